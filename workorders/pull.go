@@ -228,7 +228,7 @@ func (p *Puller) finish(ctx context.Context, src Source, res PullResult, runErr 
 func (p *Puller) writePage(ctx context.Context, src Source, pg *page) (ImportResult, error) {
 	type reject struct{ place, id, errs, raw string }
 	var rejects []reject
-	r := &pageReader{src: src.Name, page: pg}
+	r := NewJSONArrayReader("pull "+src.Name+": /work_orders", pg.rows)
 	return p.Store.Import(ctx, src, r, ImportOptions{
 		SkipInvalid: true,
 		Actor:       "pull:" + src.Name,
@@ -264,27 +264,6 @@ type page struct {
 	lastAt time.Time
 	lastID string
 }
-
-type pageReader struct {
-	src  string
-	page *page
-	i    int
-	row  JSONRow
-}
-
-func (r *pageReader) Next() (Row, error) {
-	if r.i >= len(r.page.rows) {
-		return nil, io.EOF
-	}
-	r.i++
-	if errs := r.row.Decode(r.page.rows[r.i-1]); len(errs) > 0 {
-		return nil, &RowError{Where: r.Where(), ExternalID: r.row.Get(FExternalID), Fields: errs}
-	}
-	return &r.row, nil
-}
-
-func (r *pageReader) Where() string { return "pull " + r.src + ": row " + strconv.Itoa(r.i) }
-func (r *pageReader) Raw() string   { return string(r.page.rows[r.i-1]) }
 
 type fetcher interface {
 	Page(ctx context.Context, afterAt time.Time, afterID string, limit int) (*page, error)

@@ -457,3 +457,37 @@ func (r *JSONRow) Get(f Field) string { return r.vals[f] }
 
 // Parts implements Row.
 func (r *JSONRow) Parts() ([]RawPart, []FieldError) { return r.parts, r.perrs }
+
+// JSONArrayReader reads jobs that are elements of a JSON array already in
+// memory: a batch API body or a page from an upstream system. Where names a
+// row as a JSON pointer below prefix ("/work_orders/3"), so its field errors
+// render as pointers too.
+type JSONArrayReader struct {
+	prefix string
+	rows   []json.RawMessage
+	i      int
+	row    JSONRow
+}
+
+// NewJSONArrayReader reads rows, naming them below prefix.
+func NewJSONArrayReader(prefix string, rows []json.RawMessage) *JSONArrayReader {
+	return &JSONArrayReader{prefix: prefix, rows: rows}
+}
+
+// Next implements Reader.
+func (r *JSONArrayReader) Next() (Row, error) {
+	if r.i >= len(r.rows) {
+		return nil, io.EOF
+	}
+	r.i++
+	if errs := r.row.Decode(r.rows[r.i-1]); len(errs) > 0 {
+		return nil, &RowError{Where: r.Where(), ExternalID: r.row.Get(FExternalID), Fields: errs}
+	}
+	return &r.row, nil
+}
+
+// Where implements Reader.
+func (r *JSONArrayReader) Where() string { return r.prefix + "/" + strconv.Itoa(r.i-1) }
+
+// Raw implements Reader.
+func (r *JSONArrayReader) Raw() string { return string(r.rows[r.i-1]) }

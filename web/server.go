@@ -1,0 +1,259 @@
+// Package web is Huifang's HTTP face: the JSON API, the health and metrics
+// endpoints, and (as it grows) the console. It translates HTTP to calls on
+// the domain packages and back; no domain package knows about HTTP.
+//
+// Every route except the liveness and readiness probes requires
+// authentication. Until the console brings users and sessions, the API
+// accepts one static admin token (HUIFANG_ADMIN_TOKEN) as a bearer token.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/huifang/huifang/workorders"
+)
+
+// Server holds what the handlers need. Build it in cmd and call Handler.
+type Server struct {
+	Pool       *pgxpool.Pool
+	Redis      *redis.Client
+	WorkOrders *workorders.Store
+	Log        *slog.Logger
+	// AdminToken authorises API calls; empty means every API call is refused.
+	AdminToken string
+	// Version is reported by the status endpoint.
+	Version string
+	// Gatherer serves /metrics (default prometheus.DefaultGatherer).
+	Gatherer prometheus.Gatherer
+}
+
+var httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "huifang_http_requests_total",
+	Help: "HTTP requests by route pattern and status code.",
+}, []string{"route", "code"})
+
+var httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "huifang_http_request_duration_seconds",
+	Help:    "HTTP request latency by route pattern.",
+	Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+}, []string{"route"})
+
+func init() { prometheus.MustRegister(httpRequests, httpDuration) }
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	g := s.Gatherer
+	if g == nil {
+		g = prometheus.DefaultGatherer
+	}
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.observe(pattern, h)) }
+
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	handle("GET /readyz", s.ready)
+	handle("GET /metrics", s.auth(promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP))
+	handle("GET /{$}", s.auth(s.status))
+	handle("GET /api/v1/status", s.auth(s.status))
+	handle("POST /api/v1/work-orders", s.auth(s.postWorkOrders))
+	handle("GET /api/v1/sources", s.auth(s.listSources))
+	handle("/", func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorised(r) {
+			writeError(w, http.StatusUnauthorized, "login required: send Authorization: Bearer <token>")
+			return
+		}
+		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+// statusRecorder captures the status code for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) observe(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				s.Log.Error("http: handler panicked", "route", route, "panic", p)
+				if rec.code == http.StatusOK {
+					writeError(rec, http.StatusInternalServerError, "internal error")
+				}
+			}
+			httpRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+			httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+func (s *Server) authorised(r *http.Request) bool {
+	if s.AdminToken == "" {
+		return false
+	}
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(h[len(prefix):]), []byte(s.AdminToken)) == 1
+}
+
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorised(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="huifang"`)
+			writeError(w, http.StatusUnauthorized, "login required: send Authorization: Bearer <token>")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	code := http.StatusOK
+	if err := s.Pool.Ping(ctx); err != nil {
+		checks["postgres"], code = "unavailable", http.StatusServiceUnavailable
+	}
+	if s.Redis != nil {
+		if err := s.Redis.Ping(ctx).Err(); err != nil {
+			checks["redis"], code = "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, code, checks)
+}
+
+// Status is what GET /api/v1/status answers: enough to see that intake works.
+type Status struct {
+	Version    string         `json:"version"`
+	Time       time.Time      `json:"time"`
+	WorkOrders map[string]int `json:"work_orders"`
+	Customers  int            `json:"customers"`
+	Providers  int            `json:"providers"`
+	Sources    []SourceStatus `json:"sources"`
+}
+
+// SourceStatus summarises one intake source.
+type SourceStatus struct {
+	Name        string     `json:"name"`
+	Kind        string     `json:"kind"`
+	Schedule    string     `json:"schedule,omitempty"`
+	WatermarkAt *time.Time `json:"watermark_at,omitempty"`
+	LastRunAt   *time.Time `json:"last_run_at,omitempty"`
+	LastRunRows int        `json:"last_run_rows"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st := Status{Version: s.Version, Time: time.Now().UTC(), WorkOrders: map[string]int{}}
+	rows, err := s.Pool.Query(ctx, `SELECT kind, count(*) FROM work_orders GROUP BY kind`)
+	if err != nil {
+		s.internal(w, "status", err)
+		return
+	}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			s.internal(w, "status", err)
+			return
+		}
+		st.WorkOrders[k] = n
+	}
+	rows.Close()
+	if err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM providers)`).
+		Scan(&st.Customers, &st.Providers); err != nil {
+		s.internal(w, "status", err)
+		return
+	}
+	srcs, err := s.WorkOrders.Sources(ctx)
+	if err != nil {
+		s.internal(w, "status", err)
+		return
+	}
+	st.Sources = summarise(srcs)
+	writeJSON(w, http.StatusOK, st)
+}
+
+func summarise(srcs []workorders.Source) []SourceStatus {
+	out := make([]SourceStatus, 0, len(srcs))
+	for _, src := range srcs {
+		ss := SourceStatus{Name: src.Name, Kind: src.Kind, Schedule: src.Schedule, LastRunRows: src.LastRunRows, LastError: src.LastError}
+		if src.WatermarkAt.Unix() > 0 {
+			t := src.WatermarkAt
+			ss.WatermarkAt = &t
+		}
+		if src.LastRunAt.Unix() > 0 {
+			t := src.LastRunAt
+			ss.LastRunAt = &t
+		}
+		out = append(out, ss)
+	}
+	return out
+}
+
+func (s *Server) listSources(w http.ResponseWriter, r *http.Request) {
+	srcs, err := s.WorkOrders.Sources(r.Context())
+	if err != nil {
+		s.internal(w, "sources", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sources": summarise(srcs)})
+}
+
+// internal answers 500 for a failure of ours (not of the request), logging it once.
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	s.Log.Error("http: "+what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// APIError is one problem with a request, at a JSON pointer into its body (or
+// naming a query parameter).
+type APIError struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Message   string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, errs ...APIError) {
+	body := map[string]any{"error": msg}
+	if len(errs) > 0 {
+		body["errors"] = errs
+	}
+	writeJSON(w, code, body)
+}

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/huifang/huifang/workorders"
+)
+
+// Limits of one batch request.
+const (
+	maxBatchBytes = 32 << 20
+	maxBatchRows  = 10000
+)
+
+var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// batchRequest is the body of POST /api/v1/work-orders.
+type batchRequest struct {
+	// Source names the upstream system; it is created as an "api" source on
+	// first use. DefaultRegion applies to numbers without a country code.
+	Source        string            `json:"source"`
+	DefaultRegion string            `json:"default_region"`
+	WorkOrders    []json.RawMessage `json:"work_orders"`
+}
+
+// batchResponse reports what a batch did; errors point into the request.
+type batchResponse struct {
+	workorders.ImportResult
+	Errors []APIError `json:"errors,omitempty"`
+}
+
+// postWorkOrders takes a batch of jobs. Like a file import it is
+// all-or-nothing unless ?skip_invalid=true, and re-sending a batch is
+// harmless: jobs are upserted by (source, external_id).
+func (s *Server) postWorkOrders(w http.ResponseWriter, r *http.Request) {
+	skip := false
+	if v := r.URL.Query().Get("skip_invalid"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad query parameter", APIError{Parameter: "skip_invalid", Message: "must be true or false"})
+			return
+		}
+		skip = b
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes; send smaller batches", maxBatchBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "could not read the body")
+		return
+	}
+	var req batchRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON", APIError{Pointer: "", Message: jsonProblem(err)})
+		return
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "malformed JSON", APIError{Message: "more than one JSON value in the body"})
+		return
+	}
+	var errs []APIError
+	if !sourceName.MatchString(req.Source) {
+		errs = append(errs, APIError{Pointer: "/source", Message: "is required: lower-case letters, digits, '.', '_' or '-', at most 63"})
+	}
+	if req.DefaultRegion != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(req.DefaultRegion) {
+		errs = append(errs, APIError{Pointer: "/default_region", Message: "must be an ISO 3166-1 alpha-2 code such as CN or US"})
+	}
+	if req.WorkOrders == nil {
+		errs = append(errs, APIError{Pointer: "/work_orders", Message: "is required: an array of work orders"})
+	}
+	if len(req.WorkOrders) > maxBatchRows {
+		errs = append(errs, APIError{Pointer: "/work_orders", Message: fmt.Sprintf("has %d items; at most %d per request", len(req.WorkOrders), maxBatchRows)})
+	}
+	if len(errs) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid request", errs...)
+		return
+	}
+	ctx := r.Context()
+	src, err := s.WorkOrders.EnsureSource(ctx, req.Source, "api", workorders.Defaults{Region: req.DefaultRegion})
+	if err != nil {
+		s.internal(w, "work-orders: source", err)
+		return
+	}
+	reader := workorders.NewJSONArrayReader("/work_orders", req.WorkOrders)
+	res, err := s.WorkOrders.Import(ctx, src, reader, workorders.ImportOptions{
+		SkipInvalid: skip,
+		MaxErrors:   maxBatchRows,
+		Actor:       "api",
+	})
+	resp := batchResponse{ImportResult: res}
+	for _, re := range res.Errors {
+		for _, f := range re.Fields {
+			resp.Errors = append(resp.Errors, APIError{Pointer: f.Pointer(re.Where), Message: f.Msg})
+		}
+	}
+	switch {
+	case errors.Is(err, workorders.ErrInvalidRows):
+		w.Header().Set("Content-Type", "application/json")
+		writeJSON(w, http.StatusUnprocessableEntity, struct {
+			Error string `json:"error"`
+			batchResponse
+		}{"invalid work orders: nothing imported (add ?skip_invalid=true to import the valid ones)", resp})
+	case err != nil:
+		s.internal(w, "work-orders: import", err)
+	default:
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v at byte %d", se, se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s must be %s, not %s", "/"+te.Field, te.Type, te.Value)
+	}
+	return err.Error()
+}
