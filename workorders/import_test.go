@@ -271,3 +271,28 @@ func TestSkipInvalidImportsTheRestAndWritesRejects(t *testing.T) {
 		t.Fatalf("%d good jobs stored, want 3", n)
 	}
 }
+
+// Within one input the last row for an external id wins, whatever else the
+// input holds.
+func TestLastRowForAnExternalIDWins(t *testing.T) {
+	t.Parallel()
+	st, src := setup(t)
+	ctx := context.Background()
+	rows := `{"external_id":"D-1","kind":"repair","completed_at":"2026-11-20 10:00","phone":"13800138001","region":"CN-GD","provider_code":"P1","product_category":"water_heater","product_model":"M1","parts":[{"code":"A"}]}
+{"external_id":"D-2","kind":"install","completed_at":"2026-11-20 11:00","phone":"13800138002","region":"CN-GD","provider_code":"P1","product_category":"water_heater","product_model":"M1"}
+{"external_id":"D-1","kind":"repair","completed_at":"2026-11-20 10:00","phone":"13800138001","region":"CN-GD","provider_code":"P1","product_category":"water_heater","product_model":"M1","parts":[{"code":"B","quantity":3}]}`
+	res, err := st.Import(ctx, src, workorders.NewJSONLReader("dup.jsonl", strings.NewReader(rows)), workorders.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Read != 3 || res.Inserted != 2 {
+		t.Fatalf("result %+v, want 3 read, 2 inserted", res)
+	}
+	var code string
+	var qty, lines int
+	err = st.Pool.QueryRow(ctx, `SELECT min(part_code), max(quantity), count(*) FROM claimed_parts cp
+		JOIN work_orders w ON w.id = cp.work_order_id WHERE w.external_id = 'D-1'`).Scan(&code, &qty, &lines)
+	if err != nil || code != "B" || qty != 3 || lines != 1 {
+		t.Fatalf("D-1 parts: %s×%d in %d lines (%v), want the last row's B×3", code, qty, lines, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -76,7 +77,51 @@ const maxPhoneInput = 256
 // premium-rate, shared-cost (China's 400), VoIP, personal (forwarding), pager, UAN and
 // voicemail numbers are refused with their type named. libphonenumber accepts the US
 // 555-01XX fictional range as fixed-line-or-mobile, which test data relies on.
+//
+// Results are memoised in a bounded cache: intake sees the same technician's
+// and repeat customers' numbers many times, and libphonenumber is slow.
 func NormalizePhone(raw, defaultRegion string) (Phone, error) {
+	key := defaultRegion + "\x00" + raw
+	if r, ok := phoneMemo.get(key); ok {
+		return r.p, r.err
+	}
+	p, err := normalizePhone(raw, defaultRegion)
+	phoneMemo.put(key, phoneResult{p, err})
+	return p, err
+}
+
+type phoneResult struct {
+	p   Phone
+	err error
+}
+
+// memo is a small concurrent cache that forgets everything when full, which
+// keeps it bounded without the bookkeeping of an LRU.
+type memo[V any] struct {
+	mu  sync.RWMutex
+	m   map[string]V
+	max int
+}
+
+var phoneMemo = &memo[phoneResult]{m: map[string]phoneResult{}, max: 1 << 16}
+
+func (c *memo[V]) get(k string) (V, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *memo[V]) put(k string, v V) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+func normalizePhone(raw, defaultRegion string) (Phone, error) {
 	fail := func(reason string) (Phone, error) {
 		return Phone{}, &PhoneError{Input: MaskPhone(raw), Reason: reason}
 	}
@@ -124,20 +169,30 @@ func NormalizePhone(raw, defaultRegion string) (Phone, error) {
 		return fail(parseErrorReason(err, international, digits, region))
 	}
 
-	switch phonenumbers.IsPossibleNumberWithReason(n) {
-	case phonenumbers.IS_POSSIBLE:
-	case phonenumbers.TOO_SHORT:
-		return fail("too short " + forRegion(n, region))
-	case phonenumbers.TOO_LONG:
-		return fail("too long " + forRegion(n, region))
-	case phonenumbers.IS_POSSIBLE_LOCAL_ONLY:
-		return fail("too short " + forRegion(n, region) + ": a local number without its area code")
-	case phonenumbers.INVALID_COUNTRY_CODE:
-		return fail("unknown country code")
-	default: // INVALID_LENGTH
-		return fail("wrong length " + forRegion(n, region))
-	}
-	if !phonenumbers.IsValidNumber(n) {
+	// GetNumberType says UNKNOWN for any number that is not valid, so one call
+	// answers both "valid?" and "which type?"; the slower checks below run
+	// only to explain a failure.
+	typ := phonenumbers.GetNumberType(n)
+	if typ == phonenumbers.UNKNOWN {
+		switch phonenumbers.IsPossibleNumberWithReason(n) {
+		case phonenumbers.IS_POSSIBLE:
+		case phonenumbers.TOO_SHORT:
+			return fail("too short " + forRegion(n, region))
+		case phonenumbers.TOO_LONG:
+			return fail("too long " + forRegion(n, region))
+		case phonenumbers.IS_POSSIBLE_LOCAL_ONLY:
+			return fail("too short " + forRegion(n, region) + ": a local number without its area code")
+		case phonenumbers.INVALID_COUNTRY_CODE:
+			return fail("unknown country code")
+		default: // INVALID_LENGTH
+			return fail("wrong length " + forRegion(n, region))
+		}
+		if phonenumbers.IsValidNumber(n) {
+			// Valid but of no type we know of: e.g. non-geographic services.
+			if country := phonenumbers.GetRegionCodeForNumber(n); len(country) != 2 {
+				return fail("non-geographic numbers (satellite, international services) are not called")
+			}
+		}
 		return fail("not a valid number " + inRegion(n, region))
 	}
 
@@ -146,8 +201,6 @@ func NormalizePhone(raw, defaultRegion string) (Phone, error) {
 		// "001": +800 freephone, +881 satellite, +882/+883 networks.
 		return fail("non-geographic numbers (satellite, international services) are not called")
 	}
-
-	typ := phonenumbers.GetNumberType(n)
 	switch typ {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.FIXED_LINE_OR_MOBILE:
 	default:

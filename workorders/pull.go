@@ -2,6 +2,7 @@ package workorders
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,13 +388,15 @@ func sqlValue(v any) any {
 		return string(x)
 	case map[string]any, []any:
 		return x
+	case driver.Valuer: // pgtype.Numeric and friends
+		dv, err := x.Value()
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return sqlValue(dv)
 	case fmt.Stringer:
 		return x.String()
 	default:
-		if n, ok := v.(interface{ Float64Value() (any, error) }); ok {
-			f, _ := n.Float64Value()
-			return f
-		}
 		return fmt.Sprint(x)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // Reader yields the rows of one input in order. Next returns io.EOF at the
@@ -65,28 +67,48 @@ func NewCSVReader(name string, r io.Reader, mapping map[string]string) (*CSVRead
 	for i := range c.col {
 		c.col[i] = -1
 	}
+	// Sorted, so that what the mapping gets wrong is reported the same way every time.
+	fnames := make([]string, 0, len(mapping))
+	for fname := range mapping {
+		fnames = append(fnames, fname)
+	}
+	sort.Strings(fnames)
 	byHeader := map[string]Field{}
-	for fname, h := range mapping {
+	for _, fname := range fnames {
 		f, ok := FieldByName(fname)
 		if !ok {
 			return nil, fmt.Errorf("column mapping: unknown field %q (fields: %s)", fname, strings.Join(fieldNames[:], ", "))
 		}
-		byHeader[strings.TrimSpace(h)] = f
+		h := strings.TrimSpace(mapping[fname])
+		if g, dup := byHeader[h]; dup && g != f {
+			return nil, fmt.Errorf("column mapping: %s and %s both map to column %q", g, f, h)
+		}
+		byHeader[h] = f
 	}
+	names := make([]string, len(header))
+	mapped := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(h)
+		names[i] = h
 		f, ok := byHeader[h]
-		if !ok {
+		if ok {
+			mapped[h] = true
+		} else {
 			f, ok = FieldByName(h)
 		}
 		if !ok {
 			c.ignored = append(c.ignored, h)
 			continue
 		}
-		if c.col[f] >= 0 {
-			return nil, fmt.Errorf("%s:1: %w: columns %d and %d both hold %s", name, ErrHeader, c.col[f]+1, i+1, f)
+		if j := c.col[f]; j >= 0 {
+			return nil, fmt.Errorf("%s:1: %w: columns %d (%q) and %d (%q) both hold %s", name, ErrHeader, j+1, names[j], i+1, h, f)
 		}
 		c.col[f] = i
+	}
+	for _, fname := range fnames {
+		if h := strings.TrimSpace(mapping[fname]); !mapped[h] {
+			return nil, fmt.Errorf("%s:1: %w: column mapping %s=%q: the header has no such column", name, ErrHeader, fname, h)
+		}
 	}
 	var missing []string
 	for _, f := range []Field{FExternalID, FKind, FCompletedAt, FPhone, FProviderCode, FProductCategory, FProductModel} {
@@ -110,16 +132,23 @@ func (c *CSVReader) Next() (Row, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
-	line, _ := c.r.FieldPos(0)
-	c.line = line
 	if err != nil {
+		c.rec = nil
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
+			// FieldPos must not be asked here: a record that fails in its first
+			// field has no field positions at all.
 			c.line = pe.StartLine
-			c.rec = nil
-			return nil, &RowError{Where: c.Where(), Fields: []FieldError{{Path: []string{"record"}, Msg: pe.Err.Error() + " at column " + strconv.Itoa(pe.Column)}}}
+			at := "at column " + strconv.Itoa(pe.Column)
+			if pe.Line != pe.StartLine {
+				at = "at line " + strconv.Itoa(pe.Line) + ", column " + strconv.Itoa(pe.Column)
+			}
+			return nil, &RowError{Where: c.Where(), Fields: []FieldError{{Path: []string{"record"}, Msg: pe.Err.Error() + " " + at}}}
 		}
 		return nil, fmt.Errorf("%s: %w", c.name, err)
+	}
+	if len(rec) > 0 {
+		c.line, _ = c.r.FieldPos(0)
 	}
 	c.rec = rec
 	return (*csvRow)(c), nil
@@ -129,10 +158,12 @@ func (c *CSVReader) Next() (Row, error) {
 func (c *CSVReader) Where() string { return c.name + ":" + strconv.Itoa(c.line) }
 
 // Raw implements Reader: the record re-encoded as one CSV line.
-func (c *CSVReader) Raw() string {
+func (c *CSVReader) Raw() string { return encodeCSVRecord(c.rec) }
+
+func encodeCSVRecord(rec []string) string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	w.Write(c.rec)
+	w.Write(rec)
 	w.Flush()
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -227,7 +258,7 @@ func CSVRecord(o *Order, rec []string) []string {
 		labour = strconv.Itoa(o.LabourMinutes)
 	}
 	return append(rec,
-		o.ExternalID, string(o.Kind), o.CompletedAt.Format("2006-01-02T15:04:05Z07:00"),
+		o.ExternalID, string(o.Kind), o.CompletedAt.Format(time.RFC3339Nano),
 		o.Customer.ExternalID, o.Customer.Name, o.Customer.Phone, o.Customer.Address,
 		o.Customer.Region, o.Customer.TimeZone, o.Customer.Lang, o.Provider.Code, o.Provider.Name,
 		o.Technician, o.TechnicianPhone, o.Brand, o.ProductCategory, o.ProductModel,
@@ -284,7 +315,7 @@ func (j *JSONLReader) Next() (Row, error) {
 			return nil, &RowError{Where: j.Where(), Fields: []FieldError{{Path: []string{"record"}, Msg: "line is longer than 1 MiB"}}}
 		}
 		if errs := j.obj.Decode(trimmed); len(errs) > 0 {
-			return nil, &RowError{Where: j.Where(), ExternalID: j.obj.Get(FExternalID), Fields: errs}
+			return nil, &RowError{Where: j.Where(), ExternalID: rowID(j.obj.Get(FExternalID)), Fields: errs}
 		}
 		return &j.obj, nil
 	}
@@ -341,6 +372,13 @@ func (r *JSONRow) Decode(data []byte) []FieldError {
 	if dec.More() {
 		return []FieldError{{Path: nil, Msg: "more than one JSON value on the line"}}
 	}
+	// More reports false for a stray '}' or ']' after the object; that is not
+	// a valid line either.
+	off := dec.InputOffset()
+	if tail := bytes.TrimLeft(data[off:], " \t\r\n"); len(tail) > 0 {
+		pos := off + int64(len(data[off:])-len(tail)) + 1
+		return []FieldError{{Path: nil, Msg: fmt.Sprintf("unexpected %q after the JSON object (at byte %d)", tail[:1], pos)}}
+	}
 	if m == nil {
 		return []FieldError{{Path: nil, Msg: "not a JSON object"}}
 	}
@@ -354,7 +392,7 @@ func (r *JSONRow) Decode(data []byte) []FieldError {
 		raw := m[k]
 		f, ok := FieldByName(k)
 		if !ok || f.String() != k {
-			errs = append(errs, FieldError{Path: []string{k}, Msg: "unknown field"})
+			errs = append(errs, FieldError{Path: []string{keyName(k)}, Msg: "unknown field"})
 			continue
 		}
 		if f == FParts {
@@ -391,7 +429,7 @@ func (r *JSONRow) decodeParts(raw json.RawMessage, errs *[]FieldError) {
 		for _, k := range keys {
 			s, err := scalar(it[k])
 			if err != "" {
-				*errs = append(*errs, FieldError{Path: []string{"parts", idx, k}, Msg: err})
+				*errs = append(*errs, FieldError{Path: []string{"parts", idx, keyName(k)}, Msg: err})
 				continue
 			}
 			switch k {
@@ -406,11 +444,31 @@ func (r *JSONRow) decodeParts(raw json.RawMessage, errs *[]FieldError) {
 			case "name_zh":
 				p.NameZH = s
 			default:
-				*errs = append(*errs, FieldError{Path: []string{"parts", idx, k}, Msg: "unknown field"})
+				*errs = append(*errs, FieldError{Path: []string{"parts", idx, keyName(k)}, Msg: "unknown field"})
 			}
 		}
 		r.parts = append(r.parts, p)
 	}
+}
+
+// keyName is a JSON key as an error path names it: the key itself when it is
+// short and printable, else quoted and shortened, so that a hostile key can
+// neither flood a report nor put a NUL into the rejects table.
+func keyName(k string) string {
+	if k != "" && utf8.ValidString(k) && utf8.RuneCountInString(k) <= 64 && !hasControl(k) {
+		return k
+	}
+	return quote(k)
+}
+
+// rowID is the external id a reader puts on a RowError: the row's own value
+// when it would pass validation, else "", for the same reason as keyName.
+func rowID(s string) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 128 || hasControl(s) {
+		return ""
+	}
+	return s
 }
 
 // scalar turns a JSON string, number or null into text; objects, arrays and
@@ -481,7 +539,7 @@ func (r *JSONArrayReader) Next() (Row, error) {
 	}
 	r.i++
 	if errs := r.row.Decode(r.rows[r.i-1]); len(errs) > 0 {
-		return nil, &RowError{Where: r.Where(), ExternalID: r.row.Get(FExternalID), Fields: errs}
+		return nil, &RowError{Where: r.Where(), ExternalID: rowID(r.row.Get(FExternalID)), Fields: errs}
 	}
 	return &r.row, nil
 }

@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	goruntime "runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+var debugTiming = os.Getenv("HUIFANG_DEBUG_TIMING") != ""
 
 // Store reads and writes the tables this package owns: intake_sources,
 // providers, customers, work_orders and claimed_parts.
@@ -174,9 +179,14 @@ var stagingColumns = []string{
 }
 
 // The statements that move staged rows into place. Within one import the last
-// row for an external id wins. Unchanged rows are not touched, so re-importing
+// row for an external id wins: dedupe removes the others first (a hash
+// aggregate, cheap when there are none), so later statements need no sort. Unchanged rows are not touched, so re-importing
 // a file writes nothing.
 const (
+	dedupeStage = `DELETE FROM wo_stage s
+		USING (SELECT external_id, max(seq) AS keep FROM wo_stage GROUP BY external_id HAVING count(*) > 1) d
+		WHERE s.external_id = d.external_id AND s.seq <> d.keep`
+
 	upsertProviders = `INSERT INTO providers (code, name)
 		SELECT DISTINCT ON (provider_code) provider_code, provider_name FROM wo_stage
 		ORDER BY provider_code, (provider_name <> '') DESC, seq DESC
@@ -201,7 +211,7 @@ const (
 			s.brand, s.product_category, s.product_model, s.serial_number, s.warranty_status,
 			s.warranty_ends_on, s.delivered_on, s.fault, s.currency, s.customer_paid / 100.0, s.labour_minutes,
 			s.labour_amount / 100.0, s.parts_amount / 100.0, s.parts_digest
-		FROM (SELECT DISTINCT ON (external_id) * FROM wo_stage ORDER BY external_id, seq DESC) s
+		FROM wo_stage s
 		JOIN customers c ON c.source_id = $1 AND c.external_id = s.customer_ext
 		JOIN providers p ON p.code = s.provider_code
 		ON CONFLICT (source_id, external_id) DO UPDATE SET
@@ -233,7 +243,7 @@ const (
 	insertParts = `INSERT INTO claimed_parts (work_order_id, line, part_code, name_en, name_zh, quantity, unit_cost)
 		SELECT ch.id, u.line, u.code, u.name_en, u.name_zh, u.qty, u.cost / 100.0
 		FROM wo_changed ch
-		JOIN (SELECT DISTINCT ON (external_id) * FROM wo_stage ORDER BY external_id, seq DESC) s ON s.external_id = ch.external_id
+		JOIN wo_stage s ON s.external_id = ch.external_id
 		CROSS JOIN LATERAL unnest(s.part_codes, s.part_names_en, s.part_names_zh, s.part_qty, s.part_cost)
 			WITH ORDINALITY AS u(code, name_en, name_zh, qty, cost, line)
 		WHERE ch.has_parts`
@@ -278,7 +288,11 @@ func (s *Store) Import(ctx context.Context, src Source, r Reader, opt ImportOpti
 		prodErr <- s.produce(ctx, v, r, opt, &res, batches)
 	}()
 	cs := &copySource{batches: batches}
+	t0 := time.Now()
 	n, copyErr := tx.CopyFrom(ctx, pgx.Identifier{"wo_stage"}, stagingColumns, cs)
+	if debugTiming {
+		fmt.Fprintf(os.Stderr, "import step copy: %s\n", time.Since(t0))
+	}
 	if copyErr != nil {
 		cancel()
 		for range batches { // let the producer finish
@@ -331,6 +345,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, sourceID int64, res *Impor
 		sql  string
 		args []any
 	}{
+		{"dedupe", dedupeStage, nil},
 		{"providers", upsertProviders, nil},
 		{"customers", upsertCustomers, []any{sourceID}},
 		{"work orders", upsertOrders, []any{sourceID}},
@@ -338,12 +353,16 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, sourceID int64, res *Impor
 		{"claimed parts", insertParts, nil},
 	}
 	for _, st := range steps {
+		t0 := time.Now()
 		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
 			return fmt.Errorf("import: %s: %w", st.name, err)
 		}
+		if debugTiming {
+			fmt.Fprintf(os.Stderr, "import step %s: %s\n", st.name, time.Since(t0))
+		}
 	}
 	var distinct int
-	err := tx.QueryRow(ctx, `SELECT (SELECT count(DISTINCT external_id) FROM wo_stage),
+	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM wo_stage),
 		count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM wo_changed`).
 		Scan(&distinct, &res.Inserted, &res.Updated)
 	if err != nil {
@@ -353,66 +372,180 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, sourceID int64, res *Impor
 	return nil
 }
 
-// produce reads and validates rows, sending valid ones in batches.
+// snapshot is a row copied out of its reader, so that it can be validated
+// on another goroutine while the reader moves on (readers reuse their rows).
+type snapshot struct {
+	vals  [numFields]string
+	parts []RawPart
+	perrs []FieldError
+	where string
+	raw   func() string
+	rerr  *RowError // the reader could not read the row at all
+	order Order
+	ferrs []FieldError
+}
+
+func (s *snapshot) Get(f Field) string               { return s.vals[f] }
+func (s *snapshot) Parts() ([]RawPart, []FieldError) { return s.parts, s.perrs }
+
+func takeSnapshot(r Reader, row Row, s *snapshot) {
+	for f := Field(0); f < numFields; f++ {
+		s.vals[f] = row.Get(f)
+	}
+	parts, perrs := row.Parts()
+	s.parts = append([]RawPart(nil), parts...)
+	s.perrs = append([]FieldError(nil), perrs...)
+	s.where = r.Where()
+	if cr, ok := r.(*CSVReader); ok {
+		// Re-encoding a CSV record costs more than copying it: do it only for rejects.
+		rec := append([]string(nil), cr.rec...)
+		s.raw = func() string { return encodeCSVRecord(rec) }
+	} else {
+		raw := r.Raw()
+		s.raw = func() string { return raw }
+	}
+}
+
+// validators is how many goroutines validate rows. Phone number checks
+// dominate the cost of a row, so they run on every core while one goroutine
+// reads and another feeds COPY.
+var validators = max(1, goruntime.GOMAXPROCS(0))
+
+type snapBatch struct {
+	seq   int
+	snaps []snapshot
+}
+
+// produce reads rows, validates them on several goroutines and sends the
+// valid ones, in input order, in batches. Rejects are reported in input
+// order too.
 func (s *Store) produce(ctx context.Context, v *Validator, r Reader, opt ImportOptions, res *ImportResult, out chan<- []Order) error {
-	const batchSize = 512
-	batch := make([]Order, 0, batchSize)
-	reject := func(e *RowError) error {
-		res.Rejected++
-		if len(res.Errors) < opt.MaxErrors {
-			res.Errors = append(res.Errors, e)
-		}
-		if opt.Reject != nil {
-			return opt.Reject(e, r.Raw())
-		}
-		return nil
-	}
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *RowError
-		if errors.As(err, &re) {
-			res.Read++
-			if err := reject(re); err != nil {
-				return err
+	const batchSize = 256
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan snapBatch, validators*2)
+	done := make(chan snapBatch, validators*2)
+	readErr := make(chan error, 1)
+
+	// Read.
+	go func() {
+		defer close(todo)
+		readErr <- func() error {
+			seq := 0
+			batch := snapBatch{seq: seq, snaps: make([]snapshot, 0, batchSize)}
+			send := func() error {
+				select {
+				case todo <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				seq++
+				batch = snapBatch{seq: seq, snaps: make([]snapshot, 0, batchSize)}
+				return nil
 			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		res.Read++
-		o, errs := v.Validate(row)
-		if len(errs) > 0 {
-			if err := reject(&RowError{Where: r.Where(), ExternalID: o.ExternalID, Fields: errs}); err != nil {
-				return err
+			for {
+				row, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				var re *RowError
+				if err != nil && !errors.As(err, &re) {
+					return err
+				}
+				batch.snaps = append(batch.snaps, snapshot{})
+				sn := &batch.snaps[len(batch.snaps)-1]
+				if re != nil {
+					raw := r.Raw()
+					sn.rerr, sn.raw = re, func() string { return raw }
+				} else {
+					takeSnapshot(r, row, sn)
+				}
+				if len(batch.snaps) == batchSize {
+					if err := send(); err != nil {
+						return err
+					}
+				}
 			}
-			continue
-		}
-		res.Valid++
-		if o.CompletedAt.After(res.LastAt) || (o.CompletedAt.Equal(res.LastAt) && o.ExternalID > res.LastID) {
-			res.LastAt, res.LastID = o.CompletedAt, o.ExternalID
-		}
-		batch = append(batch, o)
-		if len(batch) == batchSize {
-			select {
-			case out <- batch:
-			case <-ctx.Done():
-				return ctx.Err()
+			if len(batch.snaps) > 0 {
+				return send()
 			}
-			batch = make([]Order, 0, batchSize)
+			return nil
+		}()
+	}()
+
+	// Validate.
+	var wg sync.WaitGroup
+	for range validators {
+		wg.Go(func() {
+			for b := range todo {
+				for i := range b.snaps {
+					sn := &b.snaps[i]
+					if sn.rerr == nil {
+						sn.order, sn.ferrs = v.Validate(sn)
+					}
+				}
+				select {
+				case done <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+
+	// Put batches back in input order, report rejects, send the valid rows.
+	pending := map[int]snapBatch{}
+	next := 0
+	for b := range done {
+		pending[b.seq] = b
+		for {
+			b, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			orders := make([]Order, 0, len(b.snaps))
+			for i := range b.snaps {
+				sn := &b.snaps[i]
+				res.Read++
+				e := sn.rerr
+				if e == nil && len(sn.ferrs) > 0 {
+					e = &RowError{Where: sn.where, ExternalID: sn.order.ExternalID, Fields: sn.ferrs}
+				}
+				if e != nil {
+					res.Rejected++
+					if len(res.Errors) < opt.MaxErrors {
+						res.Errors = append(res.Errors, e)
+					}
+					if opt.Reject != nil {
+						if err := opt.Reject(e, sn.raw()); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				o := sn.order
+				res.Valid++
+				if o.CompletedAt.After(res.LastAt) || (o.CompletedAt.Equal(res.LastAt) && o.ExternalID > res.LastID) {
+					res.LastAt, res.LastID = o.CompletedAt, o.ExternalID
+				}
+				orders = append(orders, o)
+			}
+			if len(orders) > 0 {
+				select {
+				case out <- orders:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 		}
 	}
-	if len(batch) > 0 {
-		select {
-		case out <- batch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := <-readErr; err != nil {
+		return err
 	}
-	return nil
+	return ctx.Err()
 }
 
 // copySource feeds validated orders to COPY, reusing one value slice: pgx

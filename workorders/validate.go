@@ -122,6 +122,10 @@ type Validator struct {
 // MaxParts bounds the claim lines one job may carry.
 const MaxParts = 20
 
+// maxAmount is the largest amount the database holds (numeric(12,2)); a job
+// whose parts add up to more would fail the whole import instead of its row.
+const maxAmount Money = 999_999_999_999
+
 var zoneCache = newZoneCache()
 
 // Validate checks one row and builds the Order. All problems of the row are
@@ -163,6 +167,12 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 	o.Customer.Name = text(FCustomerName, 128, false)
 	o.Customer.Address = text(FAddress, 512, false)
 	o.Customer.Region = strings.ToUpper(text(FRegion, 16, false))
+	if o.Customer.Region != "" && !isRegionCode(o.Customer.Region) {
+		// Sliced for a default phone region, a region like "广东" would fail the
+		// phone with a message about something else.
+		bad(FRegion, "must be an ISO 3166 code such as CN-GD, US-CA or CN, not "+quote(o.Customer.Region))
+		o.Customer.Region = ""
+	}
 
 	defRegion := v.Defaults.Region
 	if len(o.Customer.Region) >= 2 {
@@ -302,6 +312,9 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 	for _, rp := range raws {
 		o.Parts = append(o.Parts, v.part(rp, &errs))
 	}
+	if o.PartsAmount() > maxAmount {
+		bad(FParts, "claims more than "+maxAmount.String()+" in total")
+	}
 	return o, errs
 }
 
@@ -315,7 +328,7 @@ func (v *Validator) part(rp RawPart, errs *[]FieldError) ClaimedPart {
 	switch {
 	case p.Code == "":
 		bad("code", "is required")
-	case len(p.Code) > 64 || hasControl(p.Code):
+	case len(p.Code) > 64 || hasControl(p.Code) || !utf8.ValidString(p.Code):
 		bad("code", "must be at most 64 printable characters")
 	}
 	p.NameEN = strings.TrimSpace(rp.NameEN)
@@ -401,18 +414,28 @@ func (e errString) Error() string { return string(e) }
 
 // ParseMoney reads an amount as people and exports write it — "50", "50.5",
 // "¥1,234.50", "$50.00", "50元", "RMB 80" — into minor units. Negative
-// amounts and more than two decimals are refused.
+// amounts, more than two decimals and commas anywhere but between thousands
+// ("12,50" is refused, not read as 1250) are refused.
 func ParseMoney(s string) (Money, error) {
 	orig := s
 	s = normalizeDigits(strings.TrimSpace(s))
 	for _, p := range []string{"CNY", "RMB", "USD", "US$", "¥", "￥", "$", "元", "块", "圆"} {
 		s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(s, p), p))
 	}
-	s = strings.ReplaceAll(s, ",", "")
 	if s == "" {
 		return 0, errString("must be an amount like 50 or 50.00, not " + quote(orig))
 	}
 	whole, frac, hasDot := strings.Cut(s, ".")
+	if strings.Contains(whole, ",") {
+		// Only thousands separators: a decimal comma ("12,50") must not become 1250.
+		if !groupedThousands(whole) {
+			return 0, errString("must be an amount like 1,234.50 (commas only between thousands), not " + quote(orig))
+		}
+		whole = strings.ReplaceAll(whole, ",", "")
+	}
+	if whole == "" && frac == "" {
+		return 0, errString("must be an amount like 50 or 50.00, not " + quote(orig))
+	}
 	if whole == "" {
 		whole = "0"
 	}
@@ -428,6 +451,42 @@ func ParseMoney(s string) (Money, error) {
 		}
 	}
 	return Money(w*100 + c), nil
+}
+
+// groupedThousands reports whether s is digits in comma-separated groups of
+// three after a first group of one to three: "1,234", "12,345,678".
+func groupedThousands(s string) bool {
+	groups := strings.Split(s, ",")
+	if n := len(groups[0]); n < 1 || n > 3 {
+		return false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 {
+			return false
+		}
+	}
+	return true
+}
+
+// isRegionCode reports whether s is an ISO 3166-1 alpha-2 country ("CN") or
+// an ISO 3166-2 subdivision of one ("CN-GD", "AU-NSW", "CN-44"), upper case.
+func isRegionCode(s string) bool {
+	country, sub, hasSub := strings.Cut(s, "-")
+	if len(country) != 2 || !isUpperASCII(country) {
+		return false
+	}
+	if !hasSub {
+		return true
+	}
+	if len(sub) < 1 || len(sub) > 3 {
+		return false
+	}
+	for i := 0; i < len(sub); i++ {
+		if (sub[i] < 'A' || sub[i] > 'Z') && (sub[i] < '0' || sub[i] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeDigits turns full-width digits and punctuation into ASCII.
