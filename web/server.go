@@ -72,7 +72,7 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /api/v1/sources", s.auth(s.listSources))
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorised(r) {
-			writeError(w, http.StatusUnauthorized, "login required: send Authorization: Bearer <token>")
+			unauthorised(w)
 			return
 		}
 		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
@@ -124,12 +124,17 @@ func (s *Server) authorised(r *http.Request) bool {
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorised(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="huifang"`)
-			writeError(w, http.StatusUnauthorized, "login required: send Authorization: Bearer <token>")
+			unauthorised(w)
 			return
 		}
 		h(w, r)
 	}
+}
+
+// unauthorised answers 401 with the challenge RFC 9110 requires of every 401.
+func unauthorised(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="huifang"`)
+	writeError(w, http.StatusUnauthorized, "login required: send Authorization: Bearer <token>")
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/huifang/huifang/workorders"
 )
@@ -63,11 +65,12 @@ func (s *Server) postWorkOrders(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed JSON", APIError{Pointer: "", Message: jsonProblem(err)})
+		writeError(w, http.StatusBadRequest, "malformed JSON", jsonProblem(err))
 		return
 	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "malformed JSON", APIError{Message: "more than one JSON value in the body"})
+	// dec.More misses a stray '}' or ']', so look at the bytes themselves.
+	if off := dec.InputOffset(); len(bytes.Trim(body[off:], " \t\r\n")) > 0 {
+		writeError(w, http.StatusBadRequest, "malformed JSON", APIError{Message: fmt.Sprintf("unexpected data after the JSON object, at byte %d", off)})
 		return
 	}
 	var errs []APIError
@@ -119,14 +122,51 @@ func (s *Server) postWorkOrders(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func jsonProblem(err error) string {
+// jsonProblem explains why the body did not decode, pointing at the member
+// at fault when the decoder names one.
+func jsonProblem(err error) APIError {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("%v at byte %d", se, se.Offset)
+		return APIError{Message: fmt.Sprintf("%v at byte %d", se, se.Offset)}
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s must be %s, not %s", "/"+te.Field, te.Type, te.Value)
+		if te.Field == "" {
+			return APIError{Message: "the body must be a JSON object, not " + te.Value}
+		}
+		return APIError{Pointer: "/" + pointerToken(te.Field), Message: "must be " + jsonType(te.Type) + ", not " + te.Value}
 	}
-	return err.Error()
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, err := strconv.Unquote(name); err == nil {
+			return APIError{Pointer: "/" + pointerToken(name), Message: "unknown field"}
+		}
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return APIError{Message: "the body is empty: send a JSON object"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return APIError{Message: "the body ends in the middle of a JSON value"}
+	}
+	return APIError{Message: err.Error()}
+}
+
+// pointerToken escapes one member name for a JSON pointer (RFC 6901).
+func pointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// jsonType names a Go type's JSON form, for errors a client can act on.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	default:
+		return "a number"
+	}
 }

@@ -333,6 +333,7 @@ func (s *Store) Import(ctx context.Context, src Source, r Reader, opt ImportOpti
 	if err := tx.Commit(ctx); err != nil {
 		return res, fmt.Errorf("import: commit: %w", err)
 	}
+	countIntake(src.Name, &res)
 	return res, nil
 }
 
