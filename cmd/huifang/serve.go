@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/huifang/huifang/internal/leader"
+	"github.com/huifang/huifang/web"
+	"github.com/huifang/huifang/workorders"
+)
+
+// schedulerLock is the advisory-lock key of the instance that runs
+// once-per-cluster schedules ("hfsched").
+const schedulerLock = 0x68667363686564
+
+func serveCmd(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "serve", "serve [flags]")
+	var cfg config
+	cfg.addFlags(c, fs)
+	addr := fs.String("http-addr", c.envOr("HTTP_ADDR", "127.0.0.1:8080"), "listen address (env HTTP_ADDR)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	log := cfg.logger(c)
+	rt, err := openRuntime(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	token := c.getenv("HUIFANG_ADMIN_TOKEN")
+	if token == "" {
+		log.Warn("HUIFANG_ADMIN_TOKEN is not set: every API request will be refused")
+	}
+	return serve(ctx, rt, *addr, token, nil)
+}
+
+// serve runs the HTTP server and the background duties until ctx ends, then
+// shuts down in reverse order within a bounded time. ready, if not nil, is
+// called with the bound address once the server accepts connections.
+func serve(ctx context.Context, rt *runtime, addr, token string, ready func(addr string)) error {
+	log := rt.log
+	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: token, Version: version}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	})
+	elector := leader.New(rt.pool, schedulerLock, log)
+	sched := &workorders.Scheduler{Puller: &workorders.Puller{Store: rt.wo}, Leader: elector, Log: log}
+	wg.Go(func() { sched.Run(ctx) })
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	hs.Shutdown(sctx)
+	cancel()
+	wg.Wait()
+	elector.Resign(sctx)
+	return err
+}
+
+// randomToken makes a bearer token for a demo run.
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
