@@ -244,7 +244,9 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 			bad(FCompletedAt, err.Error())
 		case v.Now != nil && t.After(v.Now().Add(time.Hour)):
 			bad(FCompletedAt, "is in the future")
-		case t.Year() < 2000:
+		case t.In(loc).Year() < 2000:
+			// The year in the customer's zone, not in the offset the time was
+			// written with: one instant must be judged the same however it is written.
 			bad(FCompletedAt, "is before the year 2000")
 		default:
 			o.CompletedAt = t.UTC()
