@@ -2,6 +2,8 @@ package workorders
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -390,6 +392,50 @@ func BenchmarkNormalizePhone(b *testing.B) {
 		in := inputs[i%len(inputs)]
 		// The uncached path: what a number not seen before costs.
 		if _, err := normalizePhone(in.raw, in.region); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The fast path for Chinese mobiles must answer exactly as the general path
+// does, for every prefix and every way of writing the number.
+func TestFastChineseMobileAgreesWithLibphonenumber(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	forms := []struct {
+		format string
+		region string
+	}{
+		{"%s", "CN"}, {"+86%s", "CN"}, {"+86 %s", "US"}, {"0086%s", "CN"}, {"0086%s", "US"},
+		{"%s", "US"}, {"86%s", "CN"}, {"+86-%s", "HK"},
+	}
+	checked, fast := 0, 0
+	for prefix := 100; prefix <= 199; prefix++ {
+		for range 40 {
+			nsn := fmt.Sprintf("%d%08d", prefix, rng.IntN(100_000_000))
+			for _, f := range forms {
+				raw := fmt.Sprintf(f.format, nsn)
+				got, gotErr := normalizePhone(raw, f.region)
+				want, wantErr := normalizePhoneSlow(raw, f.region)
+				if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+					t.Fatalf("%q in %s: fast path %+v %v, library %+v %v", raw, f.region, got, gotErr, want, wantErr)
+				}
+				checked++
+				if gotErr == nil && strings.HasPrefix(got.E164, "+86") {
+					fast++
+				}
+			}
+		}
+	}
+	if fast < checked/4 {
+		t.Fatalf("only %d of %d inputs were valid Chinese mobiles: the comparison proves little", fast, checked)
+	}
+}
+
+func BenchmarkNormalizeChineseMobile(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := normalizePhone(fmt.Sprintf("138%08d", i%100_000_000), "CN"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	goruntime "runtime"
 	"strconv"
 	"sync"
@@ -17,8 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-var debugTiming = os.Getenv("HUIFANG_DEBUG_TIMING") != ""
 
 // Store reads and writes the tables this package owns: intake_sources,
 // providers, customers, work_orders and claimed_parts.
@@ -288,11 +285,7 @@ func (s *Store) Import(ctx context.Context, src Source, r Reader, opt ImportOpti
 		prodErr <- s.produce(ctx, v, r, opt, &res, batches)
 	}()
 	cs := &copySource{batches: batches}
-	t0 := time.Now()
 	n, copyErr := tx.CopyFrom(ctx, pgx.Identifier{"wo_stage"}, stagingColumns, cs)
-	if debugTiming {
-		fmt.Fprintf(os.Stderr, "import step copy: %s\n", time.Since(t0))
-	}
 	if copyErr != nil {
 		cancel()
 		for range batches { // let the producer finish
@@ -354,12 +347,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, sourceID int64, res *Impor
 		{"claimed parts", insertParts, nil},
 	}
 	for _, st := range steps {
-		t0 := time.Now()
 		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
 			return fmt.Errorf("import: %s: %w", st.name, err)
-		}
-		if debugTiming {
-			fmt.Fprintf(os.Stderr, "import step %s: %s\n", st.name, time.Since(t0))
 		}
 	}
 	var distinct int
