@@ -575,12 +575,16 @@ func (q *Question) amount(n number, job *Job) (Value, *InvalidAnswer) {
 	if !ok || whole > q.MaxAmount {
 		return Value{}, invalid(ReasonOutOfRange, "%s is more than %d", truncateRunes(n.whole, 20), q.MaxAmount)
 	}
-	minor := whole
+	minor, limit := whole, q.MaxAmount
 	for i := 0; i < exp; i++ {
 		minor *= 10
+		limit *= 10
 		if i < len(frac) {
 			minor += int64(frac[i] - '0')
 		}
+	}
+	if minor > limit { // 100000.5 when the most is 100000
+		return Value{}, invalid(ReasonOutOfRange, "%s.%s is more than %d", truncateRunes(n.whole, 20), frac, q.MaxAmount)
 	}
 	return Value{Kind: KindMoney, Int: minor, Currency: job.Currency}, nil
 }
