@@ -54,7 +54,8 @@ func init() {
 		"survey": {"validate and preview survey definitions", func(ctx context.Context, c *cli, args []string) error {
 			return surveyCommand(ctx, args, c.stdin, c.stdout, c.stderr)
 		}},
-		"bench": {"run a benchmark (import)", benchCmd},
+		"bench":     {"run a benchmark (import)", benchCmd},
+		"twiliosim": {"run the Twilio simulator on its own (for load tests and trials)", twiliosimCmd},
 		"version": {"print the version", func(_ context.Context, c *cli, _ []string) error {
 			fmt.Fprintln(c.stdout, "huifang", version)
 			return nil
@@ -75,7 +76,7 @@ Commands:
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprint(w, `
 Run "huifang COMMAND -h" for a command's flags.
