@@ -3,46 +3,11 @@ package surveys
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/huifang/huifang/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./surveys/ -run %s -update to create it)", err, t.Name())
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(gl), len(wl)); i++ {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run with -update if the change is intended)", path, i+1, g, w)
-		}
-	}
-}
 
 // Every wording of every shipped script, in both languages and on both
 // channels, rendered for the sample job: what a reviewer approves.
@@ -67,7 +32,7 @@ func TestRenderShippedScripts(t *testing.T) {
 					if ch == SMS && strings.Contains(b.String(), "segments,") {
 						t.Fatalf("an SMS text takes more than one segment:\n%s", b.String())
 					}
-					golden(t, name+"."+lang+"."+string(ch)+".txt", b.Bytes())
+					golden.Check(t, name+"."+lang+"."+string(ch)+".txt", b.Bytes())
 				})
 			}
 		}
@@ -97,7 +62,7 @@ func TestPreviewTranscripts(t *testing.T) {
 			if _, err := d.Preview(context.Background(), strings.NewReader(c.input), &out, SampleJob(c.kind), c.ch, c.lang); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "preview-"+c.name+".txt", out.Bytes())
+			golden.Check(t, "preview-"+c.name+".txt", out.Bytes())
 		})
 	}
 }

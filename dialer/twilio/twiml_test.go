@@ -5,15 +5,12 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,10 +22,9 @@ import (
 	"github.com/huifang/huifang/dialer"
 	"github.com/huifang/huifang/dialer/twilio"
 	"github.com/huifang/huifang/dialer/twiliosim"
+	"github.com/huifang/huifang/internal/golden"
 	"github.com/huifang/huifang/surveys"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const actionURL = "https://huifang.example.com/twilio/voice/gather?attempt=42&step=3"
 
@@ -175,43 +171,8 @@ func TestRenderStepGolden(t *testing.T) {
 					}
 					fmt.Fprintf(&b, "\n<!-- %d. %s%s -->\n%s", i+1, describe(w.step), then, doc)
 				}
-				golden(t, name+"."+lang+".xml", b.Bytes())
+				golden.Check(t, name+"."+lang+".xml", b.Bytes())
 			})
-		}
-	}
-}
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./dialer/twilio/ -run TestRenderStepGolden -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := range max(len(gl), len(wl)) {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run with -update if the change is intended)", path, i+1, g, w)
 		}
 	}
 }
