@@ -111,8 +111,10 @@ func TestLimiterPacesThreeInstances(t *testing.T) {
 	want := rate*run.Seconds() + burst
 	t.Logf("granted %d in %v at %v/s burst %d: want %.0f, error %+.1f%%; steady pace %.2f/s",
 		got, run, rate, burst, want, 100*(float64(got)-want)/want, float64(got-burst)/run.Seconds())
-	if math.Abs(float64(got)-want) > 0.10*want {
-		t.Errorf("granted %d, want %.0f ± 10%%", got, want)
+	// Never more than the pace allows; and not starved. Only the upper
+	// bound is the contract: a loaded machine may make workers ask late.
+	if float64(got) > want+1 || float64(got) < 0.7*want {
+		t.Errorf("granted %d, want at most %.0f and not far below it", got, want)
 	}
 	if most, limit := maxInWindow(grants, time.Second), int(rate)+burst; most > limit {
 		t.Errorf("%d permits in one second, want at most rate+burst = %d", most, limit)
@@ -223,8 +225,10 @@ func TestRateChangeTakesEffectAtOnce(t *testing.T) {
 		}
 		wantSlow, wantFast := 40*phase.Seconds()+5, 200*phase.Seconds()
 		t.Logf("40/s phase %d (want %.0f), 200/s phase %d (want %.0f)", slow, wantSlow, fast, wantFast)
-		if math.Abs(float64(slow)-wantSlow) > 0.15*wantSlow || math.Abs(float64(fast)-wantFast) > 0.15*wantFast {
-			t.Errorf("phases granted %d and %d, want %.0f and %.0f ± 15%%", slow, fast, wantSlow, wantFast)
+		// At most each phase's pace (plus a permit at the boundary), and the
+		// fast phase clearly faster: the new rate took effect at once.
+		if float64(slow) > wantSlow+1 || float64(fast) > wantFast+6 || float64(fast) < 0.6*wantFast || slow < 1 {
+			t.Errorf("phases granted %d and %d, want at most %.0f and %.0f, the second well above the first", slow, fast, wantSlow, wantFast)
 		}
 	})
 }
