@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/huifang/huifang/internal/srcerr"
 	"gopkg.in/yaml.v3"
 )
 
@@ -253,27 +254,10 @@ const (
 )
 
 // Error is one problem in a definition file: where, which rule, and what.
-type Error struct {
-	File      string
-	Line, Col int
-	Rule      string
-	Msg       string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s [%s]", e.File, e.Line, e.Col, e.Msg, e.Rule)
-}
+type Error = srcerr.Error
 
 // Errors is every problem found in one file, in file order.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Errors = srcerr.Errors
 
 const (
 	maxWindowSource = 64 << 10
@@ -360,12 +344,12 @@ type windowParser struct {
 
 func (p *windowParser) errAt(line, col int, rule, format string, args ...any) {
 	if len(p.errs) == maxErrors {
-		p.errs = append(p.errs, &Error{p.file, line, col, RuleTooManyErrs, "too many errors; stopping here"})
+		p.errs = append(p.errs, &Error{File: p.file, Pos: srcerr.Pos{Line: line, Col: col}, Rule: RuleTooManyErrs, Msg: "too many errors; stopping here"})
 	}
 	if len(p.errs) > maxErrors {
 		return
 	}
-	p.errs = append(p.errs, &Error{p.file, line, col, rule, fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &Error{File: p.file, Pos: srcerr.Pos{Line: line, Col: col}, Rule: rule, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (p *windowParser) errf(n *yaml.Node, rule, format string, args ...any) {

@@ -2,17 +2,13 @@ package surveys
 
 import (
 	"errors"
-	"fmt"
-	"sort"
-	"strings"
+
+	"github.com/huifang/huifang/internal/srcerr"
 )
 
 // Pos is a place in a survey file: a 1-based line and a 1-based column
 // counted in characters, as editors show them.
-type Pos struct {
-	Line int
-	Col  int
-}
+type Pos = srcerr.Pos
 
 // The rules a survey file can break. Each Error names one, so tools and tests
 // can tell a misspelt field from a branch that loops back.
@@ -44,36 +40,10 @@ const (
 
 // Error is one problem in a survey file: where it is, which rule it breaks and
 // what to do about it. Its text reads "file:line:col: message [rule]".
-type Error struct {
-	File string
-	Pos
-	Rule string
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s [%s]", e.File, e.Line, e.Col, e.Msg, e.Rule)
-}
+type Error = srcerr.Error
 
 // Errors is every problem found in one file, in file order.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (es Errors) sort() {
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].Line != es[j].Line {
-			return es[i].Line < es[j].Line
-		}
-		return es[i].Col < es[j].Col
-	})
-}
+type Errors = srcerr.Errors
 
 // AsErrors returns the file errors inside err, or nil when err carries none.
 func AsErrors(err error) Errors {

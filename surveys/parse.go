@@ -62,7 +62,7 @@ func ParseDefinition(file string, src []byte) (*Definition, error) {
 	p := &parser{file: file, src: src}
 	d := p.parse()
 	if len(p.errs) > 0 {
-		p.errs.sort()
+		p.errs.Sort()
 		return nil, p.errs
 	}
 	return d, nil
@@ -92,14 +92,14 @@ func (p *parser) errf(n *yaml.Node, rule, format string, args ...any) {
 
 func posOf(n *yaml.Node) Pos {
 	if n == nil {
-		return Pos{1, 1}
+		return Pos{Line: 1, Col: 1}
 	}
 	return Pos{Line: n.Line, Col: n.Column}
 }
 
 func (p *parser) parse() *Definition {
 	if len(p.src) > MaxSourceBytes {
-		p.errAt(Pos{1, 1}, RuleEncoding, "the file is %d bytes; a survey must be under %d", len(p.src), MaxSourceBytes)
+		p.errAt(Pos{Line: 1, Col: 1}, RuleEncoding, "the file is %d bytes; a survey must be under %d", len(p.src), MaxSourceBytes)
 		return nil
 	}
 	if !utf8.Valid(p.src) {
@@ -119,7 +119,7 @@ func (p *parser) parse() *Definition {
 	var doc yaml.Node
 	if err := decode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errAt(Pos{1, 1}, RuleRequired, "the file is empty: a survey needs at least name, languages, messages, closing and questions")
+			p.errAt(Pos{Line: 1, Col: 1}, RuleRequired, "the file is empty: a survey needs at least name, languages, messages, closing and questions")
 			return nil
 		}
 		p.syntaxError(err)
@@ -134,7 +134,7 @@ func (p *parser) parse() *Definition {
 	}
 	if len(p.errs) > 0 || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		if len(p.errs) == 0 {
-			p.errAt(Pos{1, 1}, RuleSyntax, "not a YAML document")
+			p.errAt(Pos{Line: 1, Col: 1}, RuleSyntax, "not a YAML document")
 		}
 		return nil
 	}
@@ -169,7 +169,7 @@ func (p *parser) posOfOffset(off int) Pos {
 			col++
 		}
 	}
-	return Pos{line, col}
+	return Pos{Line: line, Col: col}
 }
 
 // syntaxError reports a YAML syntax error. The library gives only a line, so
@@ -178,7 +178,7 @@ func (p *parser) syntaxError(err error) {
 	msg := err.Error()
 	m := syntaxErrRe.FindStringSubmatch(msg)
 	if m == nil {
-		p.errAt(Pos{1, 1}, RuleSyntax, "%s", strings.TrimPrefix(msg, "yaml: "))
+		p.errAt(Pos{Line: 1, Col: 1}, RuleSyntax, "%s", strings.TrimPrefix(msg, "yaml: "))
 		return
 	}
 	line, _ := strconv.Atoi(m[1])
@@ -187,7 +187,7 @@ func (p *parser) syntaxError(err error) {
 		text := p.lines[line-1]
 		col = utf8.RuneCountInString(text) - utf8.RuneCountInString(strings.TrimLeft(text, " \t")) + 1
 	}
-	p.errAt(Pos{line, col}, RuleSyntax, "%s", m[2])
+	p.errAt(Pos{Line: line, Col: col}, RuleSyntax, "%s", m[2])
 }
 
 // checkTree rejects what this format does not support before anything reads

@@ -104,13 +104,13 @@ func TestParseRejectsBadBytes(t *testing.T) {
 		pos  Pos
 		rule string
 	}{
-		{"empty", nil, Pos{1, 1}, RuleRequired},
-		{"only a comment", []byte("# nothing here\n"), Pos{1, 1}, RuleRequired},
-		{"not UTF-8", []byte("name: tiny\ntitle: caf\xe9\n"), Pos{2, 11}, RuleEncoding},
-		{"too large", bytes.Repeat([]byte("#"), MaxSourceBytes+1), Pos{1, 1}, RuleEncoding},
-		{"a list, not a survey", []byte("- 1\n- 2\n"), Pos{1, 1}, RuleType},
-		{"a tab for indentation", []byte("name: x\nquestions:\n\t- id: a\n"), Pos{3, 2}, RuleSyntax},
-		{"deep nesting", []byte("name: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n"), Pos{1, 1}, ""},
+		{"empty", nil, Pos{Line: 1, Col: 1}, RuleRequired},
+		{"only a comment", []byte("# nothing here\n"), Pos{Line: 1, Col: 1}, RuleRequired},
+		{"not UTF-8", []byte("name: tiny\ntitle: caf\xe9\n"), Pos{Line: 2, Col: 11}, RuleEncoding},
+		{"too large", bytes.Repeat([]byte("#"), MaxSourceBytes+1), Pos{Line: 1, Col: 1}, RuleEncoding},
+		{"a list, not a survey", []byte("- 1\n- 2\n"), Pos{Line: 1, Col: 1}, RuleType},
+		{"a tab for indentation", []byte("name: x\nquestions:\n\t- id: a\n"), Pos{Line: 3, Col: 2}, RuleSyntax},
+		{"deep nesting", []byte("name: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n"), Pos{Line: 1, Col: 1}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -302,7 +302,7 @@ func (p *parser) locate(n *yaml.Node, needle string) Pos {
 			}
 		}
 		if idx := strings.Index(line[from:], needle); idx >= 0 {
-			return Pos{li + 1, utf8.RuneCountInString(line[:from+idx]) + 1}
+			return Pos{Line: li + 1, Col: utf8.RuneCountInString(line[:from+idx]) + 1}
 		}
 	}
 	return posOf(n)
