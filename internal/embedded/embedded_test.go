@@ -95,7 +95,7 @@ func TestPostgresKeepsDataAcrossRestarts(t *testing.T) {
 	}
 }
 
-// The brief's scenario: the postmaster is killed with SIGKILL under a running
+// A crash: the postmaster is killed with SIGKILL under a running
 // huifang, leaving postmaster.pid and possibly its backends behind; starting
 // again on the same data directory must work and keep committed data.
 func TestPostgresStartsAfterPostmasterKilled(t *testing.T) {
