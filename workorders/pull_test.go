@@ -463,3 +463,5 @@ func TestPullConfigValidation(t *testing.T) {
 		t.Fatal("minute 61 accepted")
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
