@@ -1,5 +1,6 @@
 // Package campaigns owns campaign definitions, targeting and sampling,
-// calling windows, enrolment, and the contacts table (the dial queue).
+// calling windows, the suppression list, enrolment, and the contacts table
+// (the dial queue).
 //
 // calendar.go is the calling-window part: when a recipient may be called or
 // texted, evaluated in the recipient's own time zone (or zones, when the
