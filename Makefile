@@ -26,6 +26,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) build -o /tmp/huifang-bench ./cmd/huifang
 	/tmp/huifang-bench bench import --rows 1000000
+	/tmp/huifang-bench bench pace --instances 3 --rate 20 --seconds 60
 
 # Each fuzz target for a while (FUZZTIME=60s by default).
 FUZZTIME ?= 60s

@@ -24,6 +24,10 @@ import (
 )
 
 const benchUsage = `usage:
+  huifang bench pace [--instances 3] [--rate 20] [--seconds 60] [--redis-url URL]
+      Several dispatch instances share one Redis pace limiter for a while;
+      reports the permits granted against rate × duration and the busiest
+      one-second window.
   huifang bench import [--rows N] [--admin-url URL] [--keep]
       Generate N sample jobs as CSV, import them with "huifang import" in a
       child process (wall time, jobs/s, peak RSS), then load the rows it
@@ -33,9 +37,23 @@ const benchUsage = `usage:
 `
 
 func benchCmd(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "pace" {
+		fs := newFlagSet(c, "bench pace", "bench pace [flags]")
+		redisURL := fs.String("redis-url", c.envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "the Redis the instances share (env REDIS_URL)")
+		instances := fs.Int("instances", 3, "dispatch instances sharing the limiter")
+		rate := fs.Float64("rate", 20, "the pace, permits per second")
+		seconds := fs.Int("seconds", 60, "how long to run")
+		if _, err := parseInterspersed(fs, args[1:]); err != nil {
+			return err
+		}
+		if *instances < 1 || *rate <= 0 || *seconds < 1 {
+			return errors.New("bench pace: --instances, --rate and --seconds must be positive")
+		}
+		return benchPace(ctx, c, *redisURL, *instances, *rate, *seconds)
+	}
 	if len(args) == 0 || args[0] != "import" {
 		fmt.Fprint(c.stderr, benchUsage)
-		return &exitCodeError{2, errors.New("bench: name a benchmark: import")}
+		return &exitCodeError{2, errors.New("bench: name a benchmark: import or pace")}
 	}
 	fs := newFlagSet(c, "bench import", "bench import [flags]")
 	rows := fs.Int("rows", 1_000_000, "jobs to import")
