@@ -21,7 +21,10 @@ const (
 	maxBatchRows  = 10000
 )
 
-var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+var (
+	sourceName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+	countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+)
 
 // batchRequest is the body of POST /api/v1/work-orders.
 type batchRequest struct {
@@ -77,7 +80,7 @@ func (s *Server) postWorkOrders(w http.ResponseWriter, r *http.Request) {
 	if !sourceName.MatchString(req.Source) {
 		errs = append(errs, APIError{Pointer: "/source", Message: "is required: lower-case letters, digits, '.', '_' or '-', at most 63"})
 	}
-	if req.DefaultRegion != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(req.DefaultRegion) {
+	if req.DefaultRegion != "" && !countryCode.MatchString(req.DefaultRegion) {
 		errs = append(errs, APIError{Pointer: "/default_region", Message: "must be an ISO 3166-1 alpha-2 code such as CN or US"})
 	}
 	if req.WorkOrders == nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/huifang/huifang/internal/redact"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -284,7 +285,7 @@ func (p *Puller) fetcher(ctx context.Context, src Source, cfg PullConfig) (fetch
 		}
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
-			return nil, fmt.Errorf("connect to upstream: %w", redactDSN(err, dsn))
+			return nil, fmt.Errorf("connect to upstream: %s", redact.Password(err.Error(), dsn))
 		}
 		return &sqlFetcher{conn: conn, query: cfg.Query}, nil
 	case "http":
@@ -301,17 +302,6 @@ func (p *Puller) fetcher(ctx context.Context, src Source, cfg PullConfig) (fetch
 		return &httpFetcher{client: client, url: cfg.URL, token: token}, nil
 	}
 	return nil, fmt.Errorf("kind %q cannot be pulled", src.Kind)
-}
-
-// redactDSN keeps a password in a DSN out of an error message.
-func redactDSN(err error, dsn string) error {
-	msg := err.Error()
-	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
-	}
-	return errors.New(msg)
 }
 
 type sqlFetcher struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/huifang/huifang/internal/redact"
 	"github.com/huifang/huifang/migrations"
 	"github.com/huifang/huifang/workorders/sample"
 )
@@ -98,7 +99,7 @@ func benchImport(ctx context.Context, c *cli, rows int, adminURL string, keep bo
 	dbName := "huifang_bench_" + hex.EncodeToString(b)
 	adm, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return fmt.Errorf("bench: connect to %s: %s", hostOf(adminURL), redactURL(err.Error(), adminURL))
+		return fmt.Errorf("bench: connect to %s: %s", hostOf(adminURL), redact.Password(err.Error(), adminURL))
 	}
 	defer adm.Close(context.Background())
 	if _, err := adm.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/huifang/huifang/internal/redact"
 	"github.com/huifang/huifang/migrations"
 )
 
@@ -41,7 +42,7 @@ func migrateCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %s", redactURL(err.Error(), cfg.DatabaseURL))
+		return fmt.Errorf("DATABASE_URL: %s", redact.Password(err.Error(), cfg.DatabaseURL))
 	}
 	defer pool.Close()
 	if action == "down" {

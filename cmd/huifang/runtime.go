@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/huifang/huifang/internal/embedded"
+	"github.com/huifang/huifang/internal/redact"
 	"github.com/huifang/huifang/migrations"
 	"github.com/huifang/huifang/workorders"
 )
@@ -84,7 +84,7 @@ func openRuntime(ctx context.Context, cfg config, log *slog.Logger, withRedis bo
 	}
 	pcfg, err := pgxpool.ParseConfig(rt.cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %s", redactURL(err.Error(), rt.cfg.DatabaseURL))
+		return nil, fmt.Errorf("DATABASE_URL: %s", redact.Password(err.Error(), rt.cfg.DatabaseURL))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -95,7 +95,7 @@ func openRuntime(ctx context.Context, cfg config, log *slog.Logger, withRedis bo
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
-		return nil, fmt.Errorf("postgres at %s: %s", hostOf(rt.cfg.DatabaseURL), redactURL(err.Error(), rt.cfg.DatabaseURL))
+		return nil, fmt.Errorf("postgres at %s: %s", hostOf(rt.cfg.DatabaseURL), redact.Password(err.Error(), rt.cfg.DatabaseURL))
 	}
 	applied, err := migrations.Up(ctx, pool, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ func openRuntime(ctx context.Context, cfg config, log *slog.Logger, withRedis bo
 		}
 		ropt, err := redis.ParseURL(rt.cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %s", redactURL(err.Error(), rt.cfg.RedisURL))
+			return nil, fmt.Errorf("REDIS_URL: %s", redact.Password(err.Error(), rt.cfg.RedisURL))
 		}
 		rt.redis = redis.NewClient(ropt)
 		rt.closers = append(rt.closers, func(context.Context) error { return rt.redis.Close() })
@@ -150,19 +150,4 @@ func hostOf(raw string) string {
 		return "(unparseable URL)"
 	}
 	return fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
-}
-
-// redactURL removes a URL's password from a message about it.
-func redactURL(msg, raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		rest := raw[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-				if pw := rest[colon+1 : at]; pw != "" {
-					msg = strings.ReplaceAll(msg, pw, "xxxxx")
-				}
-			}
-		}
-	}
-	return msg
 }
