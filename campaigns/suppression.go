@@ -38,21 +38,28 @@ type Suppressions struct {
 func (s *Suppressions) Add(ctx context.Context, phone string, reason Reason, source, actor string) (bool, error) {
 	var added bool
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO suppressions (phone_e164, reason, source) VALUES ($1, $2, $3)
-			ON CONFLICT (phone_e164) DO NOTHING`, phone, string(reason), source)
-		if err != nil {
-			return err
-		}
-		added = tag.RowsAffected() == 1
-		if !added {
-			return nil
-		}
-		return audit(ctx, tx, actor, "suppression.add", phone, map[string]string{"reason": string(reason), "source": source})
+		var err error
+		added, err = Suppress(ctx, tx, phone, reason, source, actor)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("suppress: %w", err)
 	}
 	return added, nil
+}
+
+// Suppress is Add inside the caller's transaction, so an opt-out and the
+// answer that asked for it commit together or not at all.
+func Suppress(ctx context.Context, tx pgx.Tx, phone string, reason Reason, source, actor string) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO suppressions (phone_e164, reason, source) VALUES ($1, $2, $3)
+		ON CONFLICT (phone_e164) DO NOTHING`, phone, string(reason), source)
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	return true, audit(ctx, tx, actor, "suppression.add", phone, map[string]string{"reason": string(reason), "source": source})
 }
 
 // Remove lifts a suppression — the customer texted START, or a person
@@ -61,20 +68,23 @@ func (s *Suppressions) Add(ctx context.Context, phone string, reason Reason, sou
 func (s *Suppressions) Remove(ctx context.Context, phone, why, actor string) (bool, error) {
 	var removed bool
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM suppressions WHERE phone_e164 = $1`, phone)
-		if err != nil {
-			return err
-		}
-		removed = tag.RowsAffected() == 1
-		if !removed {
-			return nil
-		}
-		return audit(ctx, tx, actor, "suppression.remove", phone, map[string]string{"why": why})
+		var err error
+		removed, err = Unsuppress(ctx, tx, phone, why, actor)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("unsuppress: %w", err)
 	}
 	return removed, nil
+}
+
+// Unsuppress is Remove inside the caller's transaction.
+func Unsuppress(ctx context.Context, tx pgx.Tx, phone, why, actor string) (bool, error) {
+	tag, err := tx.Exec(ctx, `DELETE FROM suppressions WHERE phone_e164 = $1`, phone)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	return true, audit(ctx, tx, actor, "suppression.remove", phone, map[string]string{"why": why})
 }
 
 // Has reports whether a number is on the list.

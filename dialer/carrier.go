@@ -24,6 +24,10 @@ type CallRequest struct {
 	// AMDCallback, if set, asks for answering-machine detection in the
 	// background, its result posted here.
 	AMDCallback string
+	// AMDWaitForBeep makes detection wait for the end of a machine's
+	// greeting (Twilio's DetectMessageEnd), which leaving a voicemail needs;
+	// otherwise a machine is reported as soon as it is recognised.
+	AMDWaitForBeep bool
 	// Ring is how long to let it ring before giving up (Twilio's Timeout).
 	Ring time.Duration
 	// RecordingCallback, if set, records the call and posts here when the

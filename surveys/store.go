@@ -113,6 +113,15 @@ ORDER BY v.version DESC
 LIMIT 1`, name)
 }
 
+// ByID loads a version by its survey_versions id, or ErrNotFound. Versions
+// never change, so callers may cache what it returns.
+func (s *Store) ByID(ctx context.Context, id int64) (*Definition, error) {
+	return s.load(ctx, fmt.Sprintf("version id %d", id), `
+SELECT `+versionColumns+`
+FROM survey_versions v
+WHERE v.id = $1`, id)
+}
+
 func (s *Store) load(ctx context.Context, name, query string, args ...any) (*Definition, error) {
 	var (
 		id      int64

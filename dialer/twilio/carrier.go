@@ -64,7 +64,11 @@ func (c *Carrier) PlaceCall(ctx context.Context, req dialer.CallRequest) (string
 		p.SetTimeout(int(req.Ring / time.Second))
 	}
 	if req.AMDCallback != "" {
-		p.SetMachineDetection("Enable")
+		if req.AMDWaitForBeep {
+			p.SetMachineDetection("DetectMessageEnd")
+		} else {
+			p.SetMachineDetection("Enable")
+		}
 		p.SetAsyncAmd("true")
 		p.SetAsyncAmdStatusCallback(req.AMDCallback)
 		p.SetAsyncAmdStatusCallbackMethod(http.MethodPost)
