@@ -175,7 +175,7 @@ func VoicemailFor(brand, lang, callback string) Voicemail {
 		if brand == "" {
 			brand = "售后"
 		}
-		return Voicemail{Text: fmt.Sprintf("您好,这里是%s客服,就您近期的服务做一个简短回访。请回电 %s。谢谢。", brand, num)}
+		return Voicemail{Text: fmt.Sprintf("您好，这里是%s客服，就您近期的服务做一个简短回访。请回电 %s。谢谢。", brand, num)}
 	}
 	who := "customer service"
 	if brand != "" {

@@ -36,6 +36,9 @@ type Server struct {
 	Version string
 	// Gatherer serves /metrics (default prometheus.DefaultGatherer).
 	Gatherer prometheus.Gatherer
+	// Twilio, if set, serves Twilio's webhooks under /twilio/. They are
+	// authenticated by Twilio's request signature, not by a login.
+	Twilio http.Handler
 }
 
 var httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -70,6 +73,9 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /api/v1/status", s.auth(s.status))
 	handle("POST /api/v1/work-orders", s.auth(s.postWorkOrders))
 	handle("GET /api/v1/sources", s.auth(s.listSources))
+	if s.Twilio != nil {
+		mux.Handle("/twilio/", s.observeTwilio(s.Twilio))
+	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorised(r) {
 			unauthorised(w)
@@ -106,6 +112,29 @@ func (s *Server) observe(route string, h http.Handler) http.Handler {
 			httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}()
 		h.ServeHTTP(rec, r)
+	})
+}
+
+// twilioRoutes are the webhook paths metrics name one by one; anything else
+// under /twilio/ counts as one route, so a stranger cannot grow the label set.
+var twilioRoutes = map[string]bool{
+	"/twilio/voice/answer": true, "/twilio/voice/gather": true, "/twilio/voice/status": true,
+	"/twilio/voice/amd": true, "/twilio/voice/recording": true, "/twilio/sms/inbound": true,
+	"/twilio/sms/status": true,
+}
+
+func (s *Server) observeTwilio(h http.Handler) http.Handler {
+	routes := map[string]http.Handler{}
+	for path := range twilioRoutes {
+		routes[path] = s.observe("POST "+path, h)
+	}
+	other := s.observe("/twilio/", h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rh, ok := routes[r.URL.Path]; ok {
+			rh.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
 	})
 }
 

@@ -38,7 +38,8 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 	// re-loads the same jobs (idempotently) instead of adding new ones.
 	now := time.Now().UTC().Truncate(24 * time.Hour)
 	start := time.Now()
-	res, err := sample.Load(ctx, rt.wo, src, sample.Config{Seed: *seed, Jobs: *jobs, Now: now})
+	scfg := sample.Config{Seed: *seed, Jobs: *jobs, Now: now}
+	res, err := sample.Load(ctx, rt.wo, src, scfg)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,24 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 	if generated {
 		token = randomToken()
 	}
-	return serve(ctx, rt, *addr, token, func(bound string) {
+	ln, err := listen(*addr)
+	if err != nil {
+		return err
+	}
+	// The simulator plays the sample customers and calls our webhooks at
+	// the address just bound.
+	jobList, err := sample.Jobs(scfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	tel, err := simulatedTelephony(rt, "http://"+ln.Addr().String(), jobList, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer tel.close()
+	return serve(ctx, rt, ln, token, tel, func(bound string) {
 		fmt.Fprintf(c.stdout, "\nHuifang is running at http://%s/  (Ctrl-C stops it and everything it started)\n", bound)
 		if generated {
 			// Shown once on the terminal for the person running the demo; never logged.

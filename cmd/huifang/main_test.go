@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,18 @@ func TestDemoRunsOnEmbeddedServicesAndStopsCleanly(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("status without a token: %d, want 401", resp.StatusCode)
 		}
+	}
+
+	// The Twilio webhooks are mounted, and guarded by the signature, not the
+	// token: a forged status callback is refused.
+	resp, err = http.PostForm("http://"+addr+"/twilio/voice/status?attempt=1",
+		url.Values{"CallSid": {"CA00000000000000000000000000000000"}, "CallStatus": {"completed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned webhook: %d, want 403", resp.StatusCode)
 	}
 
 	// Ctrl-C.

@@ -39,15 +39,35 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if token == "" {
 		log.Warn("HUIFANG_ADMIN_TOKEN is not set: every API request will be refused")
 	}
-	return serve(ctx, rt, *addr, token, nil)
+	tel, err := twilioFromEnv(c, rt)
+	if err != nil {
+		return err
+	}
+	defer tel.close()
+	ln, err := listen(*addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, rt, ln, token, tel, nil)
 }
 
-// serve runs the HTTP server and the background duties until ctx ends, then
-// shuts down in reverse order within a bounded time. ready, if not nil, is
-// called with the bound address once the server accepts connections.
-func serve(ctx context.Context, rt *runtime, addr, token string, ready func(addr string)) error {
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// serve runs the HTTP server on ln and the background duties until ctx
+// ends, then shuts down in reverse order within a bounded time. tel (nil when
+// telephony is off) adds the Twilio webhooks and the SMS sweeper. ready, if
+// not nil, is called with the bound address once the server accepts
+// connections.
+func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel *telephony, ready func(addr string)) error {
 	log := rt.log
-	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: token, Version: version}
+	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: token, Version: version,
+		Twilio: tel.handler()}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -56,16 +76,13 @@ func serve(ctx context.Context, rt *runtime, addr, token string, ready func(addr
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
 	log.Info("listening", "addr", ln.Addr().String())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
+	var err error
 	wg.Go(func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -74,6 +91,7 @@ func serve(ctx context.Context, rt *runtime, addr, token string, ready func(addr
 	elector := leader.New(rt.pool, schedulerLock, log)
 	sched := &workorders.Scheduler{Puller: &workorders.Puller{Store: rt.wo}, Leader: elector, Log: log}
 	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { tel.sweep(ctx, time.Minute, log) })
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
