@@ -37,10 +37,13 @@ type Conversations struct {
 	// language and zones; nil means DefaultWindow.
 	Window func(lang string) *campaigns.CallingWindow
 	// SMSReminderAfter is how long an SMS question waits for a reply before
-	// the one reminder (DOMAIN.md: 24 h); SMSGiveUpAfter how long after the
-	// reminder the session ends as unanswered. Zero means 24 h each.
+	// the reminder (DOMAIN.md: 24 h); SMSGiveUpAfter how long after the
+	// reminder the session ends as unanswered. Zero means 24 h each. A
+	// session gets one reminder in all (SMSReminders, default 1): a later
+	// question left unanswered ends it without another.
 	SMSReminderAfter time.Duration
 	SMSGiveUpAfter   time.Duration
+	SMSReminders     int
 	// SMSValidFor bounds how long the carrier may hold a text in its queue
 	// (zero: one hour); a reply that cannot go out soon should not go out.
 	SMSValidFor time.Duration
@@ -96,6 +99,9 @@ type Target struct {
 	// Ring is how long a call may ring (default 25 s: at least the 15 s
 	// DOMAIN.md asks for, short of most voicemail pick-ups).
 	Ring time.Duration
+	// ContactID is the campaign contact this attempt is for (0: none). The
+	// attempt is attached to it in the transaction that writes it.
+	ContactID int64
 }
 
 // Attempt is the outcome of starting one.
@@ -217,15 +223,22 @@ func (c *Conversations) begin(ctx context.Context, t Target) (*session, error) {
 		}
 		if suppressed {
 			s.status = "suppressed"
-			return tx.QueryRow(ctx, `
-INSERT INTO attempts (work_order_id, channel, to_e164, from_e164, state, outcome, machine_action, created_at, ended_at)
-VALUES ($1, $2, $3, $4, 'ended', 'suppressed', $5, $6, $6)
-RETURNING id`, t.WorkOrderID, string(t.Channel), rcpt.phone, t.From, t.MachineAction, now).Scan(&s.attemptID)
+			if err := tx.QueryRow(ctx, `
+INSERT INTO attempts (work_order_id, contact_id, channel, to_e164, from_e164, state, outcome, machine_action,
+                      created_at, ended_at)
+VALUES ($1, NULLIF($7, 0), $2, $3, $4, 'ended', 'suppressed', $5, $6, $6)
+RETURNING id`, t.WorkOrderID, string(t.Channel), rcpt.phone, t.From, t.MachineAction, now, t.ContactID).Scan(&s.attemptID); err != nil {
+				return err
+			}
+			return attach(ctx, tx, t.ContactID, s.attemptID)
 		}
 		if err := tx.QueryRow(ctx, `
-INSERT INTO attempts (work_order_id, channel, to_e164, from_e164, machine_action, created_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id`, t.WorkOrderID, string(t.Channel), rcpt.phone, t.From, t.MachineAction, now).Scan(&s.attemptID); err != nil {
+INSERT INTO attempts (work_order_id, contact_id, channel, to_e164, from_e164, machine_action, created_at)
+VALUES ($1, NULLIF($7, 0), $2, $3, $4, $5, $6)
+RETURNING id`, t.WorkOrderID, string(t.Channel), rcpt.phone, t.From, t.MachineAction, now, t.ContactID).Scan(&s.attemptID); err != nil {
+			return err
+		}
+		if err := attach(ctx, tx, t.ContactID, s.attemptID); err != nil {
 			return err
 		}
 		err := tx.QueryRow(ctx, `
@@ -261,6 +274,13 @@ func (c *Conversations) Open(ctx context.Context, t Target) (Attempt, error) {
 		return Attempt{}, err
 	}
 	return Attempt{ID: s.attemptID, SessionID: s.id, State: "pending"}, nil
+}
+
+func attach(ctx context.Context, tx pgx.Tx, contactID, attemptID int64) error {
+	if contactID == 0 {
+		return nil
+	}
+	return campaigns.AttachAttempt(ctx, tx, contactID, attemptID)
 }
 
 // Call starts a survey call: the attempt and its session are written, then
@@ -364,12 +384,13 @@ type session struct {
 	attemptState  string
 	machineAction string
 	answeredBy    string
+	reminders     int // SMS reminders sent so far
 }
 
 const sessionColumns = `
 s.id, s.attempt_id, s.survey_version_id, s.channel, s.lang, s.phone_e164, s.zones, s.job, s.entries,
 s.n_entries, s.status, COALESCE(s.end_reason, ''), COALESCE(a.carrier_sid, ''), a.state, a.from_e164,
-a.machine_action, a.answered_by`
+a.machine_action, a.answered_by, s.reminders`
 
 func (c *Conversations) scanSession(ctx context.Context, row pgx.Row) (*session, error) {
 	var (
@@ -381,7 +402,7 @@ func (c *Conversations) scanSession(ctx context.Context, row pgx.Row) (*session,
 	)
 	if err := row.Scan(&s.id, &s.attemptID, &versionID, &channel, &s.state.Lang, &s.phone, &s.zones, &jobJSON,
 		&entries, &s.n, &s.status, &s.endReason, &s.carrierSID, &s.attemptState, &s.from, &s.machineAction,
-		&s.answeredBy); err != nil {
+		&s.answeredBy, &s.reminders); err != nil {
 		return nil, err
 	}
 	s.channel = surveys.Channel(channel)
@@ -532,13 +553,21 @@ func (c *Conversations) store(ctx context.Context, s *session, prompt string, in
 	if len(out.Added) == 0 {
 		return true, nil
 	}
-	if _, ended := s.def.Ended(s.job, &out.State); !ended {
+	// An answer to a call whose final status came first (the session ended
+	// as hung_up) also settles the call's outcome again: not the one
+	// statement.
+	if _, ended := s.def.Ended(s.job, &out.State); !ended && s.status == "open" {
 		simple := true
 		for _, e := range out.Added {
 			simple = simple && e.Event != surveys.EventOptOut
 		}
 		if simple {
 			applied, err := c.appendEntries(ctx, c.Pool, s, prompt, in, out.Added, "")
+			if err == nil && applied && s.status != "open" && s.channel == surveys.Voice {
+				// The hang-up was recorded while this answer was on its
+				// way: settle the call's outcome with the answer in it.
+				err = pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error { return settleEndedCall(ctx, tx, s.attemptID) })
+			}
 			if err != nil {
 				return false, fmt.Errorf("session %d: store answer: %w", s.id, err)
 			}
@@ -566,6 +595,7 @@ func (c *Conversations) storeTx(ctx context.Context, tx pgx.Tx, s *session, prom
 	if r, ended := s.def.Ended(s.job, &out.State); ended {
 		endReason = string(r)
 	}
+	late := s.status != "open" // the call's final status came first
 	applied, err := c.appendEntries(ctx, tx, s, prompt, in, out.Added, endReason)
 	if err != nil || !applied {
 		return applied, err
@@ -590,9 +620,9 @@ func (c *Conversations) storeTx(ctx context.Context, tx pgx.Tx, s *session, prom
 	switch {
 	case endReason != "" && s.channel == surveys.SMS:
 		return true, endSMSAttempt(ctx, tx, s.attemptID, c.now())
-	case endReason != "":
+	case endReason != "" || (late && s.channel == surveys.Voice):
 		// A call whose final status came first is settled again now that
-		// the survey has ended.
+		// the survey has ended or a late answer has arrived.
 		return true, settleEndedCall(ctx, tx, s.attemptID)
 	}
 	return true, nil
@@ -601,18 +631,22 @@ func (c *Conversations) storeTx(ctx context.Context, tx pgx.Tx, s *session, prom
 func (c *Conversations) appendEntries(ctx context.Context, q querier, s *session, prompt string, in surveys.Input,
 	added []surveys.Entry, endReason string) (bool, error) {
 	args := answerArgs(added)
-	var inserted int
+	var (
+		inserted          int
+		status, endStored string
+	)
 	err := q.QueryRow(ctx, storeSQL, s.id, args.entries, s.n, endReason, c.now(), args.question, args.part,
-		args.event, args.fact, args.value, args.raw, args.reason, args.intent, string(in.Kind), prompt).Scan(&inserted)
+		args.event, args.fact, args.value, args.raw, args.reason, args.intent, string(in.Kind), prompt).
+		Scan(&inserted, &status, &endStored)
 	if err != nil {
 		return false, err
 	}
 	if inserted == len(added) {
 		s.n += len(added)
 		s.state.Entries = append(s.state.Entries, added...)
-		if endReason != "" {
-			s.status, s.endReason = "ended", endReason
-		}
+		// status is as stored: the call's final status may have ended the
+		// session between our read and this write.
+		s.status, s.endReason = status, endStored
 		return true, nil
 	}
 	return false, nil
@@ -633,7 +667,7 @@ WITH s AS (
         end_reason = CASE WHEN $4 <> '' THEN $4 ELSE end_reason END,
         ended_at = CASE WHEN $4 <> '' THEN COALESCE(ended_at, $5) ELSE ended_at END
     WHERE id = $1 AND n_entries = $3 AND (status = 'open' OR end_reason = 'hung_up')
-    RETURNING id, survey_version_id
+    RETURNING id, survey_version_id, status, COALESCE(end_reason, '') AS end_reason
 ), ins AS (
     INSERT INTO survey_answers (session_id, seq, survey_version_id, question, part, event, fact, value, raw,
                                 reason, intent, prompt, input_kind, received_at)
@@ -643,7 +677,7 @@ WITH s AS (
          WITH ORDINALITY AS a(question, part, event, fact, value, raw, reason, intent, ord)
     RETURNING 1
 )
-SELECT count(*) FROM ins`
+SELECT (SELECT count(*) FROM ins), COALESCE((SELECT status FROM s), ''), COALESCE((SELECT end_reason FROM s), '')`
 
 type answerRows struct {
 	entries                                  []byte

@@ -242,7 +242,8 @@ func (c *Conversations) replyInSurvey(ctx context.Context, tx pgx.Tx, s *session
 		return nil, err
 	}
 	var bodies []string
-	if out.Notice != "" {
+	if out.Notice != "" && in.OptOutType == "" {
+		// (Twilio answers its own HELP keyword when it sets OptOutType.)
 		bodies = append(bodies, out.Notice)
 	}
 	optedOut := out.Step.End == surveys.EndOptedOut
@@ -491,8 +492,12 @@ FOR UPDATE OF s SKIP LOCKED`, now, limit)
 				return err
 			}
 			input := surveys.Input{Kind: surveys.InputNone, At: now}
-			out, err := s.def.Apply(s.job, s.state, input)
-			if err != nil {
+			var out surveys.Outcome
+			if s.reminders >= c.smsReminders() && heard.Kind != surveys.StepEnd && !remindedAt(s, heard) {
+				// The session's reminder has been spent on an earlier
+				// question: this silence ends it.
+				out = abandonAt(s, heard)
+			} else if out, err = s.def.Apply(s.job, s.state, input); err != nil {
 				return fmt.Errorf("session %d: %w", s.id, err)
 			}
 			if _, err := c.storeTx(ctx, tx, s, heard.Prompt, input, out); err != nil {
@@ -506,7 +511,8 @@ FOR UPDATE OF s SKIP LOCKED`, now, limit)
 				return err
 			}
 			sends = append(sends, send{s, []outMessage{m}})
-			if _, err := tx.Exec(ctx, `UPDATE survey_sessions SET last_sent_at = $2, next_check_at = $3 WHERE id = $1`,
+			if _, err := tx.Exec(ctx, `
+UPDATE survey_sessions SET last_sent_at = $2, next_check_at = $3, reminders = reminders + 1 WHERE id = $1`,
 				s.id, now, now.Add(orDefault(c.SMSGiveUpAfter, 24*time.Hour))); err != nil {
 				return err
 			}
@@ -522,6 +528,43 @@ FOR UPDATE OF s SKIP LOCKED`, now, limit)
 		}
 	}
 	return n, nil
+}
+
+func (c *Conversations) smsReminders() int {
+	if c.SMSReminders > 0 {
+		return c.SMSReminders
+	}
+	return 1
+}
+
+// remindedAt reports whether step is the question the session's last
+// reminder repeated: its silence is the engine's to end.
+func remindedAt(s *session, step surveys.Step) bool {
+	es := s.state.Entries
+	if len(es) == 0 {
+		return false
+	}
+	last, part := es[len(es)-1], ""
+	if step.Part != nil {
+		part = step.Part.Code
+	}
+	return last.Event == surveys.EventNoInput && last.Question == step.Question && last.Part == part
+}
+
+// abandonAt is the outcome of silence at step with no reminder left: the
+// run ends unanswered, as the engine ends it after a question's own
+// reminder.
+func abandonAt(s *session, step surveys.Step) surveys.Outcome {
+	e := surveys.Entry{Question: step.Question, Event: surveys.EventAbandon, Reason: surveys.ReasonNoInput}
+	if e.Question == "" {
+		e.Question = "intro"
+	}
+	if step.Part != nil {
+		e.Part = step.Part.Code
+	}
+	st := s.state
+	st.Entries = append(st.Entries[:len(st.Entries):len(st.Entries)], e)
+	return surveys.Outcome{State: st, Added: []surveys.Entry{e}}
 }
 
 // windowFor reports whether the session's recipient may be texted now, and

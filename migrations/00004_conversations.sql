@@ -61,8 +61,10 @@ CREATE TABLE survey_sessions (
     opened_at         timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     ended_at          timestamptz,
-    -- SMS: when the last question went out, and when the sweeper should look at it next.
+    -- SMS: when the last question went out, and when the sweeper should look at it next;
+    -- how many reminders the session has had (DOMAIN.md: an invite and one reminder).
     last_sent_at      timestamptz,
+    reminders         integer NOT NULL DEFAULT 0,
     next_check_at     timestamptz
 );
 -- An SMS reply is matched to the open session by the customer's number: at most one is open.

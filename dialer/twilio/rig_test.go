@@ -5,12 +5,18 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/huifang/huifang/dialer"
@@ -29,7 +35,7 @@ const ourNumber = "+14155550100"
 // database, the webhook handlers behind a real HTTP server, the carrier on
 // the unmodified twilio-go client, and the simulator playing customers.
 type rig struct {
-	t        *testing.T
+	t        testing.TB // a test, or a benchmark (bench_test.go)
 	pool     *pgxpool.Pool
 	sim      *twiliosim.Simulator
 	conv     *dialer.Conversations
@@ -39,6 +45,25 @@ type rig struct {
 	jobs     map[string]sample.Job
 	ids      map[string]int64 // external id → work_orders.id
 	now      atomic.Pointer[time.Time]
+
+	mu       sync.Mutex
+	creates  []restCreate // every create request the carrier sent the simulator
+	received []webhook    // every webhook Huifang received, in arrival order
+}
+
+// restCreate is one create request (a call or a message) the carrier sent
+// to Twilio's REST API, whatever Twilio answered: a send that was refused
+// was still attempted.
+type restCreate struct {
+	Kind string // "call" or "message"
+	To   string
+	Body string
+}
+
+// webhook is one request Twilio made to Huifang.
+type webhook struct {
+	Path string
+	Form url.Values
 }
 
 type rigOptions struct {
@@ -47,12 +72,13 @@ type rigOptions struct {
 	clockNow time.Time    // zero: the wall clock
 }
 
-func newRig(t *testing.T, o rigOptions) *rig {
+func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{t: t, pool: testdb.New(t), jobs: map[string]sample.Job{}, ids: map[string]int64{}}
 	var handler atomic.Pointer[http.Handler]
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.recordWebhook(req)
 		(*handler.Load()).ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.server.Close)
@@ -75,6 +101,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hc.Transport = &recordingTransport{r: r, next: hc.Transport}
 	carrier := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(), HTTP: hc})
 	verifier, err := twilio.NewVerifier(sim.AuthToken(), r.server.URL)
 	if err != nil {
@@ -110,6 +137,16 @@ func newRig(t *testing.T, o rigOptions) *rig {
 }
 
 func (r *rig) setNow(t time.Time) { r.now.Store(&t) }
+
+// use lends the rig to a subtest that runs while its test waits, so that
+// the helpers report to the subtest; the returned func gives it back.
+//
+//	t.Run(name, func(t *testing.T) { defer r.use(t)(); … })
+func (r *rig) use(t *testing.T) (restore func()) {
+	parent := r.t
+	r.t = t
+	return func() { r.t = parent }
+}
 
 // load imports jobs through the ordinary intake path.
 func (r *rig) load(jobs []sample.Job) {
@@ -256,4 +293,139 @@ SELECT survey_version_id, job, entries, lang, channel FROM survey_sessions WHERE
 		r.t.Fatal(err)
 	}
 	return def.Facts(&st)
+}
+
+// recordWebhook notes a webhook's path and form before the handler reads
+// it; the body is put back untouched for the signature check.
+func (r *rig) recordWebhook(req *http.Request) {
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	form, perr := url.ParseQuery(string(b))
+	if err != nil || perr != nil {
+		form = url.Values{}
+	}
+	r.mu.Lock()
+	r.received = append(r.received, webhook{Path: req.URL.Path, Form: form})
+	r.mu.Unlock()
+}
+
+// webhooks returns the webhooks received on path, oldest first.
+func (r *rig) webhooks(path string) []webhook {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []webhook
+	for _, h := range r.received {
+		if h.Path == path {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// recordingTransport notes every create request on its way to the
+// simulator, so a test can tell "never attempted" from "refused".
+type recordingTransport struct {
+	r    *rig
+	next http.RoundTripper
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind := ""
+	switch {
+	case req.Method != http.MethodPost:
+	case strings.HasSuffix(req.URL.Path, "/Calls.json"):
+		kind = "call"
+	case strings.HasSuffix(req.URL.Path, "/Messages.json"):
+		kind = "message"
+	}
+	if kind != "" && req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		form, _ := url.ParseQuery(string(b))
+		t.r.mu.Lock()
+		t.r.creates = append(t.r.creates, restCreate{Kind: kind, To: form.Get("To"), Body: form.Get("Body")})
+		t.r.mu.Unlock()
+	}
+	return t.next.RoundTrip(req)
+}
+
+// createsTo returns the create requests sent for calls and messages to a
+// number, oldest first.
+func (r *rig) createsTo(to string) []restCreate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []restCreate
+	for _, c := range r.creates {
+		if c.To == to {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitIdle waits until the simulator has nothing left to do: every call
+// ended, every message delivered and every reply and callback posted.
+func (r *rig) waitIdle() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.sim.Idle(ctx); err != nil {
+		r.t.Fatalf("simulator not idle: %v", err)
+	}
+}
+
+// messageRecords returns the simulator's messages to and from a number, in
+// the order they were created.
+func (r *rig) messageRecords(phone string) []twiliosim.MessageRecord {
+	var out []twiliosim.MessageRecord
+	for _, m := range r.sim.Messages() {
+		if m.To == phone || m.From == phone {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// callRecords returns the simulator's calls to a number, oldest first.
+func (r *rig) callRecords(phone string) []twiliosim.CallRecord {
+	var out []twiliosim.CallRecord
+	for _, c := range r.sim.Calls() {
+		if c.To == phone {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// suppression returns why a number is on the suppression list, or "".
+func (r *rig) suppression(phone string) string {
+	r.t.Helper()
+	var reason string
+	err := r.pool.QueryRow(context.Background(), `SELECT reason FROM suppressions WHERE phone_e164 = $1`, phone).Scan(&reason)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		r.t.Fatal(err)
+	}
+	return reason
+}
+
+// sessionRow is a survey session's status as stored.
+type sessionRow struct {
+	Status, EndReason string
+}
+
+func (r *rig) session(attemptID int64) sessionRow {
+	r.t.Helper()
+	var s sessionRow
+	err := r.pool.QueryRow(context.Background(), `
+SELECT status, COALESCE(end_reason, '') FROM survey_sessions WHERE attempt_id = $1`, attemptID).Scan(&s.Status, &s.EndReason)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
 }

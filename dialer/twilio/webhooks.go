@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -91,7 +92,26 @@ func (h *Webhooks) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathVoiceRecording, h.voiceRecording)
 	mux.HandleFunc("POST "+PathSMSInbound, h.smsInbound)
 	mux.HandleFunc("POST "+PathSMSStatus, h.smsStatus)
-	return h.Verifier.Wrap(mux)
+	return h.Verifier.Wrap(textOnly(mux))
+}
+
+// textOnly refuses a form whose values are not text Postgres can store
+// (invalid UTF-8, or NUL): Twilio sends UTF-8, so it is malformed (400).
+func textOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, vs := range r.PostForm {
+			for _, v := range vs {
+				if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+					if !utf8.ValidString(k) {
+						k = strconv.Quote(k)
+					}
+					http.Error(w, "form parameter "+truncate(k, 40)+": not UTF-8 text", http.StatusBadRequest)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // badRequest is a parameter Twilio should never send: 400, naming it.
@@ -128,17 +148,18 @@ func formSid(r *http.Request, name string, re *regexp.Regexp) (string, error) {
 	return s, nil
 }
 
-// formInt reads an optional non-negative integer.
+// formInt reads an optional non-negative integer; 32 bits, like the
+// columns that store durations and error codes.
 func formInt(r *http.Request, name string) (int, error) {
 	s := r.PostForm.Get(name)
 	if s == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil || n < 0 {
 		return 0, &badRequest{"form parameter " + name, fmt.Sprintf("%q is not a non-negative integer", truncate(s, 20))}
 	}
-	return n, nil
+	return int(n), nil
 }
 
 func formE164(r *http.Request, name string) (string, error) {
@@ -286,6 +307,10 @@ func (h *Webhooks) voiceStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if !dialer.IsCallStatus(ev.Status) {
 		h.fail(w, r, &badRequest{"form parameter CallStatus", fmt.Sprintf("%q is not a call status", truncate(ev.Status, 20))})
+		return
+	}
+	if ev.AnsweredBy != "" && !answeredByValues[ev.AnsweredBy] {
+		h.fail(w, r, &badRequest{"form parameter AnsweredBy", fmt.Sprintf("%q is not an AMD result", truncate(ev.AnsweredBy, 30))})
 		return
 	}
 	if ev.Duration, err = formInt(r, "CallDuration"); err != nil {
