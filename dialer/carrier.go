@@ -63,6 +63,17 @@ type Carrier interface {
 	// CallsTo lists the calls to a number created since a time: how the
 	// reconciler learns whether an attempt in doubt rang the customer.
 	CallsTo(ctx context.Context, to string, since time.Time) ([]CarrierCall, error)
+	// MessagesTo lists the messages to a number created since a time, for
+	// the same purpose.
+	MessagesTo(ctx context.Context, to string, since time.Time) ([]CarrierMessage, error)
+}
+
+// CarrierMessage is a message as the carrier reports it, for reconciliation.
+type CarrierMessage struct {
+	SID       string
+	To, Body  string
+	Status    string
+	CreatedAt time.Time
 }
 
 // ErrorKind says what the dialer may do after a carrier error.

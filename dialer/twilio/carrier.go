@@ -137,6 +137,30 @@ func (c *Carrier) CallsTo(ctx context.Context, to string, since time.Time) ([]di
 	return out, nil
 }
 
+// MessagesTo implements dialer.Carrier: the newest messages to the number,
+// those created since the time given (a queued message has no DateSent yet,
+// so Twilio's DateSent filter would miss it).
+func (c *Carrier) MessagesTo(ctx context.Context, to string, since time.Time) ([]dialer.CarrierMessage, error) {
+	p := &api.ListMessageParams{}
+	p.SetTo(to)
+	p.SetPageSize(50)
+	p.SetLimit(50)
+	msgs, err := c.rest.Api.ListMessage(p)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]dialer.CarrierMessage, 0, len(msgs))
+	for _, m := range msgs {
+		created, ok := parseTwilioTime(m.DateCreated)
+		if !ok || created.Before(since.Truncate(time.Second)) {
+			continue
+		}
+		out = append(out, dialer.CarrierMessage{SID: deref(m.Sid), To: deref(m.To), Body: deref(m.Body),
+			Status: deref(m.Status), CreatedAt: created})
+	}
+	return out, nil
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
