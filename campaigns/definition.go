@@ -79,7 +79,7 @@ type Targeting struct {
 	Kinds             []string `json:"kinds,omitempty"`              // install, repair
 	ProductCategories []string `json:"product_categories,omitempty"` // water_heater, range_hood, …
 	Regions           []string `json:"regions,omitempty"`            // customers' regions: CN-GD, US-CA, or a country: CN
-	Providers         []string `json:"providers,omitempty"`          // providers' external ids
+	Providers         []string `json:"providers,omitempty"`          // providers' codes
 	// CompletedWithinDays enrols only jobs completed in the last N days
 	// (default 5: DOMAIN.md's "no first contact more than 5 days after").
 	CompletedWithinDays int `json:"completed_within_days"`

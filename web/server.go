@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/huifang/huifang/campaigns"
 	"github.com/huifang/huifang/workorders"
 )
 
@@ -29,6 +30,7 @@ type Server struct {
 	Pool       *pgxpool.Pool
 	Redis      *redis.Client
 	WorkOrders *workorders.Store
+	Campaigns  *campaigns.Store // if set, the campaign API is served under /api/v1/campaigns
 	Log        *slog.Logger
 	// AdminToken authorises API calls; empty means every API call is refused.
 	AdminToken string
@@ -73,6 +75,14 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /api/v1/status", s.auth(s.status))
 	handle("POST /api/v1/work-orders", s.auth(s.postWorkOrders))
 	handle("GET /api/v1/sources", s.auth(s.listSources))
+	if s.Campaigns != nil {
+		handle("GET /api/v1/campaigns", s.auth(s.listCampaigns))
+		handle("POST /api/v1/campaigns", s.auth(s.createCampaign))
+		handle("GET /api/v1/campaigns/{name}", s.auth(s.getCampaign))
+		handle("PUT /api/v1/campaigns/{name}", s.auth(s.updateCampaign))
+		handle("POST /api/v1/campaigns/{name}/{action}", s.auth(s.campaignAction))
+		handle("GET /api/v1/campaigns/{name}/versions", s.auth(s.campaignVersions))
+	}
 	if s.Twilio != nil {
 		mux.Handle("/twilio/", s.observeTwilio(s.Twilio))
 	}

@@ -54,6 +54,7 @@ func init() {
 		"survey": {"validate and preview survey definitions", func(ctx context.Context, c *cli, args []string) error {
 			return surveyCommand(ctx, args, c.stdin, c.stdout, c.stderr)
 		}},
+		"campaign":  {"manage campaigns (create | update | list | show | activate | pause | resume | complete | archive | preview)", campaignCmd},
 		"bench":     {"run a benchmark (import)", benchCmd},
 		"twiliosim": {"run the Twilio simulator on its own (for load tests and trials)", twiliosimCmd},
 		"version": {"print the version", func(_ context.Context, c *cli, _ []string) error {

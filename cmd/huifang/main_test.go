@@ -236,3 +236,21 @@ var (
 	binPath string
 	binErr  error
 )
+
+// -h lists each flag with its default, read from the environment; a
+// password in DATABASE_URL or REDIS_URL is not shown.
+func TestHelpDoesNotShowPasswords(t *testing.T) {
+	t.Parallel()
+	env := []string{"DATABASE_URL=postgres://huifang:s3cret-pw@db.internal:5432/huifang",
+		"REDIS_URL=redis://:r3dis-pw@cache.internal:6379/0"}
+	for _, cmd := range []string{"serve", "import", "migrate"} {
+		out, errOut, _ := runCLI(t, env, cmd, "-h")
+		all := out + errOut
+		if !strings.Contains(all, "database-url") {
+			t.Errorf("%s -h does not list -database-url:\n%s", cmd, all)
+		}
+		if strings.Contains(all, "s3cret-pw") || strings.Contains(all, "r3dis-pw") {
+			t.Errorf("%s -h shows a password:\n%s", cmd, all)
+		}
+	}
+}

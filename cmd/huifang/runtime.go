@@ -31,6 +31,13 @@ func (cfg *config) addFlags(c *cli, fs *flag.FlagSet) {
 	fs.StringVar(&cfg.RedisURL, "redis-url", c.getenv("REDIS_URL"), "Redis URL (env REDIS_URL); empty: the embedded Redis")
 	fs.StringVar(&cfg.DataDir, "data-dir", c.getenv("HUIFANG_DATA_DIR"), "data directory of the embedded services (env HUIFANG_DATA_DIR; default: the user's cache dir)")
 	fs.StringVar(&cfg.LogLevel, "log-level", c.envOr("HUIFANG_LOG_LEVEL", "info"), "debug, info, warn or error (env HUIFANG_LOG_LEVEL)")
+	// -h prints each flag's default; a URL from the environment may hold a
+	// password, which must not reach the terminal.
+	for _, name := range []string{"database-url", "redis-url"} {
+		if f := fs.Lookup(name); f != nil {
+			f.DefValue = redact.Password(f.DefValue, f.DefValue)
+		}
+	}
 }
 
 func (cfg *config) logger(c *cli) *slog.Logger {

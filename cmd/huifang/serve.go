@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huifang/huifang/campaigns"
 	"github.com/huifang/huifang/internal/leader"
 	"github.com/huifang/huifang/web"
 	"github.com/huifang/huifang/workorders"
@@ -44,6 +45,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer tel.close()
+	if tel != nil {
+		tel.redisPrefix = c.getenv("HUIFANG_REDIS_PREFIX")
+	}
 	ln, err := listen(*addr)
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func listen(addr string) (net.Listener, error) {
 func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel *telephony, ready func(addr string)) error {
 	log := rt.log
 	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: token, Version: version,
-		Twilio: tel.handler()}
+		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -92,6 +96,19 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel 
 	sched := &workorders.Scheduler{Puller: &workorders.Puller{Store: rt.wo}, Leader: elector, Log: log}
 	wg.Go(func() { sched.Run(ctx) })
 	wg.Go(func() { tel.sweep(ctx, time.Minute, log) })
+	var electors []*leader.Elector
+	var emu sync.Mutex
+	leaderOf := func(key int64) campaigns.Leader {
+		if key == schedulerLock {
+			return elector
+		}
+		e := leader.New(rt.pool, key, log)
+		emu.Lock()
+		electors = append(electors, e)
+		emu.Unlock()
+		return e
+	}
+	wg.Go(func() { tel.dispatch(ctx, rt, leaderOf) })
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -107,6 +124,9 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel 
 	cancel()
 	wg.Wait()
 	elector.Resign(sctx)
+	for _, e := range electors {
+		e.Resign(sctx)
+	}
 	return err
 }
 

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/huifang/huifang/campaigns"
 	"github.com/huifang/huifang/dialer"
+	"github.com/huifang/huifang/dialer/pace"
 	"github.com/huifang/huifang/dialer/twilio"
 	"github.com/huifang/huifang/dialer/twiliosim"
 	"github.com/huifang/huifang/surveys"
@@ -22,6 +25,10 @@ type telephony struct {
 	hooks  *twilio.Webhooks
 	sim    *twiliosim.Simulator // the demo's in-process simulator, or nil
 	closer func()
+	// redisPrefix starts the Redis keys of pacing and call slots
+	// (HUIFANG_REDIS_PREFIX, default "huifang:"), so several deployments
+	// can share one Redis.
+	redisPrefix string
 }
 
 // twilioFromEnv wires the real Twilio from the environment: the account SID
@@ -43,8 +50,18 @@ func twilioFromEnv(c *cli, rt *runtime) (*telephony, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("telephony needs %s as well", strings.Join(missing, " and "))
 	}
-	carrier := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token})
-	return newTelephony(rt, carrier, token, base)
+	cfg := twilio.Config{AccountSID: sid, AuthToken: token}
+	if api := c.getenv("TWILIO_API_URL"); api != "" {
+		// For load tests against a standalone simulator (huifang
+		// twiliosim): every request for a twilio.com host goes there.
+		hc, err := twiliosim.NewHTTPClient(api)
+		if err != nil {
+			return nil, fmt.Errorf("TWILIO_API_URL: %w", err)
+		}
+		cfg.HTTP = hc
+		rt.log.Warn("Twilio's API is redirected: not for production", "to", api)
+	}
+	return newTelephony(rt, twilio.New(cfg), token, base)
 }
 
 func newTelephony(rt *runtime, carrier *twilio.Carrier, authToken, base string) (*telephony, error) {
@@ -136,6 +153,52 @@ func (t *telephony) sweep(ctx context.Context, every time.Duration, log *slog.Lo
 		case <-tick.C:
 		}
 	}
+}
+
+// dispatchLock is the advisory-lock key of the instance that reconciles
+// attempts in doubt ("hfrecon").
+const dispatchLock = 0x68667265636f6e
+
+// dispatch runs the dialer until ctx ends: every instance dispatches and
+// settles contacts; the leader also enrols on the campaigns' schedules and
+// reconciles attempts in doubt.
+func (t *telephony) dispatch(ctx context.Context, rt *runtime, leaderOf func(key int64) campaigns.Leader) {
+	if t == nil {
+		return
+	}
+	prefix := t.redisPrefix
+	if prefix == "" {
+		prefix = "huifang:"
+	}
+	limiter := pace.NewLimiter(rt.redis, prefix)
+	sem := pace.NewSemaphore(rt.redis, prefix)
+	hopper := &campaigns.Hopper{Pool: rt.pool}
+	d := &dialer.Dispatcher{Hopper: hopper, Conv: t.conv, Limiter: limiter, Sem: sem, Log: rt.log}
+	sched := &campaigns.Scheduler{Pool: rt.pool, Leader: leaderOf(schedulerLock), Log: rt.log}
+	rec := &dialer.Reconciler{Conv: t.conv, Log: rt.log}
+	recLeader := leaderOf(dispatchLock)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() {
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			if recLeader.IsLeader(ctx) {
+				if n, err := rec.Once(ctx); err != nil && ctx.Err() == nil {
+					rt.log.Warn("reconcile", "err", err)
+				} else if n > 0 {
+					rt.log.Info("reconciled attempts", "settled", n)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	wg.Wait()
 }
 
 func (t *telephony) close() {
