@@ -15,37 +15,70 @@ type EnrolResult struct {
 	Deferred int // of those, first attempts moved to when the window opens
 }
 
-// enrolSQL inserts a contact for every eligible job in one statement:
+// enrolStageSQL selects the eligible jobs of a run into a temporary table:
 // targeted, sampled (a hash of campaign and job, so a re-run agrees), not
 // already enrolled in this campaign, the number not suppressed and not
-// surveyed by any campaign within the frequency cap, and at most one job
-// per number per run. The first attempt is due when the trigger allows;
-// the window is applied after (see Enrol).
-const enrolSQL = `
-INSERT INTO contacts (campaign_id, work_order_id, customer_id, phone_e164, zones, lang, channel, next_at, expires_at,
-                      created_at, updated_at)
+// surveyed by any campaign within the frequency cap, and at most one job per
+// number per run. due is when the trigger allows the first attempt; the
+// window is applied when the contacts are written (see Enrol).
+const enrolStageSQL = `
+INSERT INTO enrol_stage (work_order_id, phone_e164, zones, lang, due, expires_at)
 SELECT DISTINCT ON (c.phone_e164)
-       $1, w.id, c.id, c.phone_e164,
+       w.id, c.phone_e164,
        CASE WHEN c.phone_tz IS NOT NULL AND c.phone_tz <> c.tz THEN ARRAY[c.tz, c.phone_tz] ELSE ARRAY[c.tz] END,
-       c.lang, $2, GREATEST($3, w.completed_at + $4::interval), w.completed_at + $5::interval, $3, $3
+       c.lang, GREATEST($2, w.completed_at + $3::interval), w.completed_at + $4::interval
 FROM work_orders w
 JOIN customers c ON c.id = w.customer_id
 JOIN providers p ON p.id = w.provider_id
-WHERE w.completed_at >= $3 - $6::interval
-  AND w.completed_at + $5::interval > $3
-  AND (cardinality($7::text[]) = 0 OR w.kind = ANY ($7))
-  AND (cardinality($8::text[]) = 0 OR w.product_category = ANY ($8))
-  AND (cardinality($9::text[]) = 0 OR c.region = ANY ($9) OR split_part(c.region, '-', 1) = ANY ($9))
-  AND (cardinality($10::text[]) = 0 OR p.external_id = ANY ($10))
-  AND w.labour_amount + w.parts_amount >= $11
-  AND (NOT $12 OR EXISTS (SELECT 1 FROM claimed_parts cp WHERE cp.work_order_id = w.id))
-  AND (($14 > 0 AND w.labour_amount + w.parts_amount >= $14)
-       OR (hashtextextended(w.id::text, $1) & 2147483647)::float8 / 2147483648 < $13)
+WHERE w.completed_at >= $2 - $5::interval
+  AND w.completed_at + $4::interval > $2
+  AND (cardinality($6::text[]) = 0 OR w.kind = ANY ($6))
+  AND (cardinality($7::text[]) = 0 OR w.product_category = ANY ($7))
+  AND (cardinality($8::text[]) = 0 OR c.region = ANY ($8) OR split_part(c.region, '-', 1) = ANY ($8))
+  AND (cardinality($9::text[]) = 0 OR p.code = ANY ($9))
+  AND w.labour_amount + w.parts_amount >= $10
+  AND (NOT $11 OR EXISTS (SELECT 1 FROM claimed_parts cp WHERE cp.work_order_id = w.id))
+  AND (($13 > 0 AND w.labour_amount + w.parts_amount >= $13)
+       OR (hashtextextended(w.id::text, $1) & 2147483647)::float8 / 2147483648 < $12)
   AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.campaign_id = $1 AND k.work_order_id = w.id)
   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone_e164 = c.phone_e164)
-  AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.phone_e164 = c.phone_e164 AND k.created_at > $3 - $15::interval)
-ORDER BY c.phone_e164, w.completed_at DESC, w.id
-ON CONFLICT (campaign_id, work_order_id) DO NOTHING`
+  AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.phone_e164 = c.phone_e164 AND k.created_at > $2 - $14::interval)
+ORDER BY c.phone_e164, w.completed_at DESC, w.id`
+
+// enrolInsertSQL writes the staged contacts with their first attempt
+// moved into the window: for each (zones, language) group, $5 and $6 hold
+// the boundaries of the window's closed stretches in order — closed from
+// b[1] to b[2], from b[3] to b[4] … — so width_bucket finds the stretch a
+// due time falls in (an odd bucket) by binary search, and b[bucket+1] is
+// when it ends. A contact whose window does not open before its deadline is
+// written ended, expired. It returns the contacts written and how many of
+// them were moved; a contact's due time is its deadline less within ($8)
+// plus after ($9), capped below by now.
+const enrolInsertSQL = `
+WITH g AS (
+    SELECT string_to_array(u.zones, ' ') AS zones, u.lang,
+           ARRAY(SELECT x.at FROM unnest($5::int[], $6::timestamptz[]) AS x(grp, at) WHERE x.grp = u.grp ORDER BY x.at) AS b
+    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(zones, lang, grp)
+), ins AS (
+    INSERT INTO contacts (campaign_id, work_order_id, phone_e164, zones, lang, channel, state, outcome,
+                          next_at, expires_at, ended_at, created_at, updated_at)
+    SELECT $1, s.work_order_id, s.phone_e164, s.zones, s.lang, $2,
+           CASE WHEN s.next_at < s.expires_at THEN 'queued' ELSE 'done' END,
+           CASE WHEN s.next_at < s.expires_at THEN NULL ELSE 'expired' END,
+           s.next_at, s.expires_at, CASE WHEN s.next_at < s.expires_at THEN NULL ELSE $7::timestamptz END, $7, $7
+    FROM (SELECT st.*,
+                 CASE WHEN width_bucket(st.due, g.b) % 2 = 1 THEN g.b[width_bucket(st.due, g.b) + 1] ELSE st.due END AS next_at
+          FROM enrol_stage st LEFT JOIN g ON g.zones = st.zones AND g.lang = st.lang) s
+    ON CONFLICT (campaign_id, work_order_id) DO NOTHING
+    RETURNING next_at, expires_at
+)
+SELECT count(*), count(*) FILTER (WHERE next_at <> GREATEST($7, expires_at - $8::interval + $9::interval)) FROM ins`
+
+// enrolStageDDL is the run's scratch table: TEMP (no WAL, no indexes,
+// private to the transaction), dropped at the end of Enrol.
+const enrolStageDDL = `CREATE TEMP TABLE enrol_stage (
+	work_order_id bigint, phone_e164 text, zones text[], lang text,
+	due timestamptz, expires_at timestamptz) ON COMMIT DROP`
 
 func interval(d time.Duration) string { return fmt.Sprintf("%d microseconds", d.Microseconds()) }
 
@@ -56,38 +89,53 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// Enrol inserts the contacts of one enrolment run of a campaign, in one
-// transaction: the eligible jobs as enrolSQL selects them, then each new
-// contact's first attempt moved to when its calling window opens. The
-// window is applied set-based: for each distinct (zones, language) of the
-// new contacts, the closed stretches of the window over the coming days are
-// computed once and every contact due inside one is moved to its end.
+// Enrol inserts the contacts of one enrolment run of a campaign, in the
+// caller's transaction. The eligible jobs are staged as enrolStageSQL
+// selects them; then, for each distinct (zones, language) among them, the
+// closed stretches of the calling window until the latest deadline are
+// computed once, and the contacts are written with their first attempt
+// already moved to when the window opens (enrolInsertSQL): one write per
+// contact, set-based, whatever the time of day.
 func Enrol(ctx context.Context, tx pgx.Tx, campaignID int64, def *Definition, now time.Time) (EnrolResult, error) {
 	var res EnrolResult
+	fail := func(what string, err error) (EnrolResult, error) {
+		return EnrolResult{}, fmt.Errorf("enrol campaign %d: %s: %w", campaignID, what, err)
+	}
 	t := def.Targeting
 	channel := "voice"
 	if def.Channel == ChannelSMS {
 		channel = "sms"
 	}
-	tag, err := tx.Exec(ctx, enrolSQL, campaignID, channel, now,
+	if _, err := tx.Exec(ctx, enrolStageDDL); err != nil {
+		return fail("stage", err)
+	}
+	tag, err := tx.Exec(ctx, enrolStageSQL, campaignID, now,
 		interval(time.Duration(def.Trigger.After)), interval(time.Duration(def.Trigger.Within)),
 		interval(time.Duration(t.CompletedWithinDays)*24*time.Hour),
 		orEmpty(t.Kinds), orEmpty(t.ProductCategories), orEmpty(t.Regions), orEmpty(t.Providers),
 		t.MinClaimValue, t.OnlyWithParts, def.Sampling.Rate, def.Sampling.AlwaysAbove,
 		interval(time.Duration(def.FrequencyCap)))
 	if err != nil {
-		return res, fmt.Errorf("enrol campaign %d: %w", campaignID, err)
+		return fail("select jobs", err)
 	}
-	res.Enrolled = int(tag.RowsAffected())
-	if res.Enrolled == 0 {
-		return res, nil
+	if tag.RowsAffected() > 0 {
+		if res, err = enrolStaged(ctx, tx, campaignID, channel, def, now); err != nil {
+			return fail("write contacts", err)
+		}
 	}
-	rows, err := tx.Query(ctx, `
-SELECT zones, lang, max(expires_at) FROM contacts
-WHERE campaign_id = $1 AND created_at = $2 AND state = 'queued'
-GROUP BY zones, lang`, campaignID, now)
+	if _, err := tx.Exec(ctx, `DROP TABLE enrol_stage`); err != nil {
+		return fail("stage", err)
+	}
+	return res, nil
+}
+
+// enrolStaged computes the closed stretches of the window for each group of
+// staged contacts and writes the contacts.
+func enrolStaged(ctx context.Context, tx pgx.Tx, campaignID int64, channel string, def *Definition, now time.Time) (EnrolResult, error) {
+	var res EnrolResult
+	rows, err := tx.Query(ctx, `SELECT zones, lang, max(expires_at) FROM enrol_stage GROUP BY zones, lang`)
 	if err != nil {
-		return res, fmt.Errorf("enrol campaign %d: %w", campaignID, err)
+		return res, err
 	}
 	type group struct {
 		zones   []string
@@ -99,49 +147,41 @@ GROUP BY zones, lang`, campaignID, now)
 		return g, r.Scan(&g.zones, &g.lang, &g.horizon)
 	})
 	if err != nil {
-		return res, fmt.Errorf("enrol campaign %d: %w", campaignID, err)
+		return res, err
 	}
-	for _, g := range groups {
-		var closedFrom, openAt []time.Time
+	var (
+		zones, langs []string
+		grp          []int32
+		bounds       []time.Time
+	)
+	for i, g := range groups {
+		zones, langs = append(zones, strings.Join(g.zones, " ")), append(langs, g.lang)
+		closed := func(from, to time.Time) {
+			grp, bounds = append(grp, int32(i+1), int32(i+1)), append(bounds, from, to)
+		}
 		locs := Locations(g.zones)
+		if len(locs) == 0 {
+			closed(now, g.horizon) // never open: every contact expires
+			continue
+		}
+		// Every contact is due at now or later, so stretches from now on
+		// cover them all.
 		w := def.WindowFor(g.lang)
-		for c := now; c.Before(g.horizon) && len(locs) > 0; {
+		for c := now; c.Before(g.horizon); {
 			if w.Open(c, locs...) {
 				c = w.OpenUntil(c, locs...)
 				continue
 			}
 			next, ok := w.NextOpen(c, locs...)
 			if !ok {
-				next = g.horizon // never opens: expire these contacts
+				next = g.horizon // does not open in time: these contacts expire
 			}
-			closedFrom, openAt = append(closedFrom, c), append(openAt, next)
+			closed(c, next)
 			c = next
 		}
-		if len(locs) == 0 {
-			closedFrom, openAt = []time.Time{now}, []time.Time{g.horizon}
-		}
-		if len(closedFrom) > 0 {
-			// The first stretch starts at now but covers anything due
-			// earlier too.
-			closedFrom[0] = time.Time{}
-		}
-		tag, err := tx.Exec(ctx, `
-UPDATE contacts k SET next_at = s.open_at
-FROM unnest($4::timestamptz[], $5::timestamptz[]) AS s(closed_from, open_at)
-WHERE k.campaign_id = $1 AND k.created_at = $2 AND k.state = 'queued' AND k.zones = $3 AND k.lang = $6
-  AND k.next_at >= s.closed_from AND k.next_at < s.open_at`,
-			campaignID, now, g.zones, closedFrom, openAt, g.lang)
-		if err != nil {
-			return res, fmt.Errorf("enrol campaign %d: window for %s: %w", campaignID, strings.Join(g.zones, ","), err)
-		}
-		res.Deferred += int(tag.RowsAffected())
 	}
-	// A contact whose window does not open before its deadline is ended
-	// now rather than left to expire in the queue.
-	if _, err := tx.Exec(ctx, `
-UPDATE contacts SET state = 'done', outcome = 'expired', ended_at = $2
-WHERE campaign_id = $1 AND created_at = $2 AND state = 'queued' AND next_at >= expires_at`, campaignID, now); err != nil {
-		return res, err
-	}
-	return res, nil
+	err = tx.QueryRow(ctx, enrolInsertSQL, campaignID, channel, zones, langs, grp, bounds, now,
+		interval(time.Duration(def.Trigger.Within)), interval(time.Duration(def.Trigger.After))).
+		Scan(&res.Enrolled, &res.Deferred)
+	return res, err
 }

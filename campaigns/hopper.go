@@ -68,12 +68,12 @@ SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state = 'queued' AND ne
 	return n, err
 }
 
-const contactColumns = `k.id, k.campaign_id, k.work_order_id, k.customer_id, k.phone_e164, k.zones, k.lang, k.channel,
+const contactColumns = `k.id, k.campaign_id, k.work_order_id, k.phone_e164, k.zones, k.lang, k.channel,
 k.attempts, k.voice_attempts, k.sms_attempts, k.next_at, k.expires_at, COALESCE(k.last_attempt_id, 0)`
 
 func scanContact(r pgx.Row, extra ...any) (Contact, error) {
 	var c Contact
-	dest := append([]any{&c.ID, &c.CampaignID, &c.WorkOrderID, &c.CustomerID, &c.Phone, &c.Zones, &c.Lang, &c.Channel,
+	dest := append([]any{&c.ID, &c.CampaignID, &c.WorkOrderID, &c.Phone, &c.Zones, &c.Lang, &c.Channel,
 		&c.Attempts, &c.VoiceAttempts, &c.SMSAttempts, &c.NextAt, &c.ExpiresAt, &c.LastAttemptID}, extra...)
 	return c, r.Scan(dest...)
 }

@@ -38,14 +38,14 @@ func Locations(zones []string) []*time.Location {
 
 // Contact is one row of the dial queue, as the policy sees it.
 type Contact struct {
-	ID, CampaignID, WorkOrderID, CustomerID int64
-	Phone                                   string
-	Zones                                   []string
-	Lang                                    string
-	Channel                                 string // the channel of the next attempt: voice or sms
-	Attempts, VoiceAttempts, SMSAttempts    int
-	NextAt, ExpiresAt                       time.Time
-	LastAttemptID                           int64
+	ID, CampaignID, WorkOrderID          int64
+	Phone                                string
+	Zones                                []string
+	Lang                                 string
+	Channel                              string // the channel of the next attempt: voice or sms
+	Attempts, VoiceAttempts, SMSAttempts int
+	NextAt, ExpiresAt                    time.Time
+	LastAttemptID                        int64
 }
 
 // Result is how an attempt ended, for the policy.

@@ -102,6 +102,11 @@ type Target struct {
 	// ContactID is the campaign contact this attempt is for (0: none). The
 	// attempt is attached to it in the transaction that writes it.
 	ContactID int64
+	// Pace, if set, is called after the attempt is written and just before
+	// the carrier is asked: dispatch waits there for the shared limiter's
+	// permit, so the pace holds where it matters, at the carrier. An error
+	// ends the attempt as not placed (it is retried, uncounted).
+	Pace func(ctx context.Context) error
 }
 
 // Attempt is the outcome of starting one.
@@ -276,6 +281,22 @@ func (c *Conversations) Open(ctx context.Context, t Target) (Attempt, error) {
 	return Attempt{ID: s.attemptID, SessionID: s.id, State: "pending"}, nil
 }
 
+// pace waits for the target's permit; without one the attempt ends as not
+// placed.
+func (c *Conversations) pace(ctx context.Context, s *session, t Target) error {
+	if t.Pace == nil {
+		return nil
+	}
+	err := t.Pace(ctx)
+	if err == nil {
+		return nil
+	}
+	if aerr := c.abandon(context.WithoutCancel(ctx), s.attemptID, "not_placed", "no pace permit: "+err.Error()); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	return fmt.Errorf("attempt %d not placed: %w", s.attemptID, err)
+}
+
 func attach(ctx context.Context, tx pgx.Tx, contactID, attemptID int64) error {
 	if contactID == 0 {
 		return nil
@@ -304,6 +325,9 @@ func (c *Conversations) Call(ctx context.Context, t Target) (Attempt, error) {
 	}
 	if t.Record {
 		req.RecordingCallback = urls.Recording
+	}
+	if err := c.pace(ctx, s, t); err != nil {
+		return Attempt{ID: s.attemptID, SessionID: s.id, State: "ended", Outcome: "not_placed"}, err
 	}
 	sid, perr := c.Carrier.PlaceCall(ctx, req)
 	return c.settlePlaced(ctx, s, sid, perr)

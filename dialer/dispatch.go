@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,12 +36,14 @@ type Dispatcher struct {
 	// Tick is how often the dispatcher looks for work (default 20 ms).
 	Tick time.Duration
 	// Lease is how long a contact taken for dialling may go without an
-	// attempt before it returns to the queue (default 2 min), and how long
+	// attempt before it returns to the queue (default 30 s), and how long
 	// a concurrent-call slot outlives an instance that died holding it
 	// (default 15 min).
 	Lease, SlotTTL time.Duration
 
 	placing sync.WaitGroup
+	mu      sync.Mutex
+	waiting map[int64]*atomic.Int64 // campaign → contacts waiting for a permit
 }
 
 var (
@@ -60,6 +63,10 @@ var (
 		Name: "huifang_campaign_queue_depth",
 		Help: "Contacts due now and waiting to be dialled, by campaign.",
 	}, []string{"campaign"})
+	answerRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "huifang_campaign_answer_rate",
+		Help: "Share of each campaign's attempts ended in the last 24 hours in which the customer answered the survey (completed or partial).",
+	}, []string{"campaign"})
 	dispatchPaused = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "huifang_dispatch_paused",
 		Help: "1 while dispatch is paused because Redis cannot be reached.",
@@ -67,7 +74,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(attemptsSettled, attemptsStarted, campaignPace, queueDepth, dispatchPaused)
+	prometheus.MustRegister(attemptsSettled, attemptsStarted, campaignPace, queueDepth, answerRate, dispatchPaused)
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -92,20 +99,77 @@ func slotHolder(contactID int64) string {
 // Run dispatches until ctx ends, then waits for the attempts being placed.
 func (d *Dispatcher) Run(ctx context.Context) {
 	tick := orDefault(d.Tick, 20*time.Millisecond)
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	defer d.placing.Wait()
-	var depthAt time.Time
-	for {
-		if err := d.Once(ctx); err != nil && ctx.Err() == nil {
+	var (
+		depthAt, settleAt, activeAt time.Time
+		live                        []campaigns.Live
+		wasPaused                   bool
+	)
+	idle := map[int64]time.Time{} // campaigns with nothing due, until when
+	for ctx.Err() == nil {
+		now := time.Now()
+		var err error
+		if now.After(settleAt) {
+			settleAt = now.Add(100 * time.Millisecond)
+			err = d.settle(ctx)
+		}
+		if now.After(activeAt) {
+			// Read often enough that a pause stops new attempts well
+			// within a second.
+			activeAt = now.Add(250 * time.Millisecond)
+			if l, aerr := d.Hopper.Active(ctx); aerr == nil {
+				live = l
+			} else {
+				err = errors.Join(err, aerr)
+			}
+		}
+		// Sleep until the earliest campaign may start its next attempt:
+		// waking when the limiter's next permit frees, rather than on a
+		// coarse tick, is what lets the instances together hold the pace.
+		wait := tick
+		paused := false
+		for _, l := range live {
+			if until, ok := idle[l.ID]; ok && now.Before(until) {
+				wait = min(wait, until.Sub(now))
+				continue
+			}
+			w, drained, derr := d.dispatch(ctx, l)
+			if drained {
+				idle[l.ID] = now.Add(time.Second)
+			}
+			if derr != nil {
+				if errors.Is(derr, pace.ErrUnavailable) {
+					paused = true
+					wait = time.Second
+					break
+				}
+				err = errors.Join(err, derr)
+			}
+			wait = min(wait, w)
+		}
+		if paused {
+			dispatchPaused.Set(1)
+			if !wasPaused {
+				d.log().Warn("dispatch paused: Redis cannot be reached; nothing is started until it answers")
+			}
+		} else {
+			dispatchPaused.Set(0)
+			if wasPaused {
+				d.log().Info("dispatch resumed: Redis answers again")
+			}
+		}
+		wasPaused = paused
+		if err != nil && ctx.Err() == nil {
 			d.log().Warn("dispatch", "err", err)
 		}
-		if now := time.Now(); now.Sub(depthAt) > 5*time.Second {
+		if now.Sub(depthAt) > 5*time.Second {
 			depthAt = now
 			d.measure(ctx)
 		}
+		t := time.NewTimer(max(wait, time.Millisecond))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
@@ -113,6 +177,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 }
 
 // Once runs one round: settle what has ended, then start what is due.
+// When Redis cannot be reached it starts nothing and its error wraps
+// pace.ErrUnavailable.
 func (d *Dispatcher) Once(ctx context.Context) error {
 	settleErr := d.settle(ctx)
 	live, err := d.Hopper.Active(ctx)
@@ -121,9 +187,10 @@ func (d *Dispatcher) Once(ctx context.Context) error {
 	}
 	paused := false
 	for _, l := range live {
-		if err := d.dispatch(ctx, l); err != nil {
+		if _, _, err := d.dispatch(ctx, l); err != nil {
 			if errors.Is(err, pace.ErrUnavailable) {
 				paused = true
+				settleErr = errors.Join(settleErr, fmt.Errorf("dispatch paused: %w", err))
 				break
 			}
 			settleErr = errors.Join(settleErr, err)
@@ -148,36 +215,47 @@ func (d *Dispatcher) measure(ctx context.Context) {
 		if n, err := d.Hopper.QueueDepth(ctx, l.ID, now); err == nil {
 			queueDepth.WithLabelValues(l.Name).Set(float64(n))
 		}
+		var answered, ended int
+		err := d.Conv.Pool.QueryRow(ctx, `
+SELECT count(*) FILTER (WHERE a.outcome IN ('completed', 'partial')), count(*)
+FROM attempts a JOIN contacts k ON k.id = a.contact_id
+WHERE k.campaign_id = $1 AND a.state = 'ended' AND a.created_at > $2
+  AND a.outcome NOT IN ('not_placed', 'suppressed')`, l.ID, now.Add(-24*time.Hour)).Scan(&answered, &ended)
+		if err == nil && ended > 0 {
+			answerRate.WithLabelValues(l.Name).Set(float64(answered) / float64(ended))
+		}
 	}
 }
 
-// dispatch starts what one campaign may start now.
-func (d *Dispatcher) dispatch(ctx context.Context, l campaigns.Live) error {
+// dispatch starts what one campaign may start now. It takes due contacts
+// — no more than a couple of ticks' worth of the pace ahead of the permits
+// this instance is waiting for — and places each in its own goroutine,
+// which waits for the shared limiter's permit right before the carrier is
+// asked (Target.Pace). It returns how soon it wants to be called again and
+// whether the campaign has nothing due.
+func (d *Dispatcher) dispatch(ctx context.Context, l campaigns.Live) (time.Duration, bool, error) {
+	tick := orDefault(d.Tick, 20*time.Millisecond)
 	now := d.now()
-	due, err := d.Hopper.Due(ctx, l.ID, now)
-	if err != nil || !due {
-		return err
-	}
 	key := paceKey(l.ID)
+	// The limiter's burst bounds how many start at once: one tick's worth,
+	// at least one.
+	burst := max(1, int(math.Ceil(l.Def.Pace*tick.Seconds())))
+	ahead := d.waitingFor(l.ID)
+	room := 2*burst - int(ahead.Load())
+	if room <= 0 {
+		return tick, false, nil
+	}
 	busy, err := d.Sem.Count(ctx, key)
 	if err != nil {
-		return err
+		return tick, false, err
 	}
-	free := l.Def.MaxConcurrent - busy
-	if free <= 0 {
-		return nil
+	room = min(room, l.Def.MaxConcurrent-busy)
+	if room <= 0 {
+		return tick, false, nil
 	}
-	// The limiter's burst bounds how many start at once: one tick's worth,
-	// at least one, so that no second sees more than the pace plus that.
-	tick := orDefault(d.Tick, 20*time.Millisecond)
-	burst := max(1, int(math.Ceil(l.Def.Pace*tick.Seconds())))
-	granted, _, err := d.Limiter.Take(ctx, key, l.Def.Pace, burst, min(free, burst))
-	if err != nil || granted == 0 {
-		return err
-	}
-	cs, err := d.Hopper.Take(ctx, l, granted, now, orDefault(d.Lease, 2*time.Minute))
+	cs, err := d.Hopper.Take(ctx, l, room, now, orDefault(d.Lease, 30*time.Second))
 	if err != nil {
-		return err
+		return tick, false, err
 	}
 	for _, c := range cs {
 		ok, err := d.Sem.Acquire(ctx, key, l.Def.MaxConcurrent, slotHolder(c.ID), orDefault(d.SlotTTL, 15*time.Minute))
@@ -188,27 +266,85 @@ func (d *Dispatcher) dispatch(ctx context.Context, l campaigns.Live) error {
 				d.log().Error("release contact", "contact", c.ID, "err", rerr)
 			}
 			if err != nil {
-				return err
+				return tick, false, err
 			}
 			continue
 		}
+		ahead.Add(1)
 		d.placing.Add(1)
 		go func() {
 			defer d.placing.Done()
-			d.place(context.WithoutCancel(ctx), l, c)
+			waited := false
+			permit := func(ctx context.Context) error {
+				defer func() {
+					if !waited {
+						waited = true
+						ahead.Add(-1)
+					}
+				}()
+				return d.permit(ctx, key, l.Def.Pace*paceMargin, burst)
+			}
+			d.place(context.WithoutCancel(ctx), l, c, permit)
+			if !waited {
+				ahead.Add(-1)
+			}
 		}()
 	}
-	return nil
+	return tick, len(cs) < room, nil
+}
+
+// paceMargin keeps the permits a hair under the campaign's pace: the
+// limiter spaces permits exactly, but each request then takes its own few
+// milliseconds to reach the carrier, and 1% of a second's spacing absorbs
+// that jitter so that no one-second window at the carrier holds more than
+// the pace.
+const paceMargin = 0.99
+
+// waitingFor counts this instance's contacts of a campaign waiting for a
+// permit.
+func (d *Dispatcher) waitingFor(campaignID int64) *atomic.Int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.waiting == nil {
+		d.waiting = map[int64]*atomic.Int64{}
+	}
+	w := d.waiting[campaignID]
+	if w == nil {
+		w = new(atomic.Int64)
+		d.waiting[campaignID] = w
+	}
+	return w
+}
+
+// permit waits for one permit of the campaign's pace, sleeping exactly as
+// long as the limiter says the next one takes.
+func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, burst int) error {
+	for {
+		got, retry, err := d.Limiter.Take(ctx, key, rate, burst, 1)
+		if err != nil {
+			return err
+		}
+		if got == 1 {
+			return nil
+		}
+		t := time.NewTimer(max(retry, 100*time.Microsecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // place starts one contact's attempt. The attempt row is written (and
 // attached to the contact) before the carrier is asked; what the carrier
 // answers settles it.
-func (d *Dispatcher) place(ctx context.Context, l campaigns.Live, c campaigns.Contact) {
+func (d *Dispatcher) place(ctx context.Context, l campaigns.Live, c campaigns.Contact, permit func(context.Context) error) {
 	def := l.Def
 	t := Target{
 		WorkOrderID: c.WorkOrderID, SurveyVersionID: l.SurveyVersionID, From: def.From[int(c.ID)%len(def.From)],
-		Ring: time.Duration(def.Attempts.Ring), Record: def.Attempts.Record, ContactID: c.ID,
+		Ring: time.Duration(def.Attempts.Ring), Record: def.Attempts.Record, ContactID: c.ID, Pace: permit,
 	}
 	if def.Attempts.Voicemail {
 		t.MachineAction = "voicemail"
