@@ -138,7 +138,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				idle[l.ID] = now.Add(time.Second)
 			}
 			if derr != nil {
-				if errors.Is(derr, pace.ErrUnavailable) {
+				if errors.Is(derr, pace.ErrUnavailable) && ctx.Err() == nil {
 					paused = true
 					wait = time.Second
 					break
@@ -262,7 +262,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, l campaigns.Live) (time.Durat
 		if err != nil || !ok {
 			// Another instance filled the last slot, or Redis went away:
 			// the contact goes back, uncounted, and is taken again later.
-			if rerr := d.Hopper.Release(ctx, c.ID, now); rerr != nil {
+			if rerr := d.Hopper.Release(context.WithoutCancel(ctx), c.ID, now); rerr != nil {
 				d.log().Error("release contact", "contact", c.ID, "err", rerr)
 			}
 			if err != nil {
