@@ -316,23 +316,29 @@ func (d *Dispatcher) waitingFor(campaignID int64) *atomic.Int64 {
 	return w
 }
 
-// permit waits for one permit of the campaign's pace, sleeping exactly as
-// long as the limiter says the next one takes.
-func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, burst int) error {
+// permit waits for one permit of the campaign's pace: it books the next
+// free one in the shared limiter and sleeps until it is due.
+func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int) error {
 	for {
-		got, retry, err := d.Limiter.Take(ctx, key, rate, burst, 1)
+		wait, ok, err := d.Limiter.Reserve(ctx, key, rate, 2*time.Second)
 		if err != nil {
 			return err
 		}
-		if got == 1 {
-			return nil
+		if !ok {
+			// Every permit of the next two seconds is booked already.
+			wait = time.Second
 		}
-		t := time.NewTimer(max(retry, 100*time.Microsecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		if ok {
+			return nil
 		}
 	}
 }

@@ -99,6 +99,65 @@ end
 return {granted, retry, now}
 `)
 
+// reserveScript books the next single permit, now or in the future.
+//
+// KEYS[1]  the pace hash, as takeScript's.
+// ARGV[1]  interval: µs per permit now (1e6 / rate).
+// ARGV[2]  horizon: the furthest ahead a permit may be booked, µs.
+//
+// Returns {wait_µs, now_µs}: the permit is the caller's at now + wait; a
+// wait of -1 books nothing (the next free permit is past the horizon).
+var reserveScript = redis.NewScript(serverTime + `
+local interval = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+
+local tat = now
+local st = redis.call('HMGET', KEYS[1], 'tat', 'interval')
+if st[1] and st[2] then
+  local old_tat = tonumber(st[1])
+  local old_interval = tonumber(st[2])
+  if old_tat > now then
+    if old_interval == interval then
+      tat = old_tat
+    else
+      tat = now + (old_tat - now) / old_interval * interval
+    end
+  end
+end
+if tat - now > horizon then
+  return {-1, now}
+end
+local wait = tat - now
+tat = tat + interval
+redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', tat), 'interval', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + 1)
+return {math.floor(wait), now}
+`)
+
+// Reserve books the next permit for key at rate per second and says how
+// long to wait for it: the caller sleeps that long and then acts. Booking
+// rather than polling spaces permits exactly one interval apart however
+// late each waiter wakes, and many waiters across instances each get their
+// own slot. A permit further ahead than horizon is not booked (ok false):
+// ask again later. Reserve and Take share their state, with a burst of one.
+func (l *Limiter) Reserve(ctx context.Context, key string, rate float64, horizon time.Duration) (wait time.Duration, ok bool, err error) {
+	if math.IsNaN(rate) || rate <= 0 || rate > MaxRate {
+		return 0, false, fmt.Errorf("pace: reserve %q: rate %v per second is outside (0, %v]", key, rate, MaxRate)
+	}
+	interval := strconv.FormatFloat(1e6/rate, 'g', -1, 64)
+	res, err := reserveScript.Run(ctx, l.rdb, []string{paceKey(l.prefix, key)}, interval, horizon.Microseconds()).Int64Slice()
+	if err != nil {
+		return 0, false, interpretError("reserve", key, err)
+	}
+	if len(res) != 2 {
+		return 0, false, fmt.Errorf("pace: reserve %q: script returned %d values, want 2", key, len(res))
+	}
+	if res[0] < 0 {
+		return 0, false, nil
+	}
+	return time.Duration(res[0]) * time.Microsecond, true, nil
+}
+
 // Take grants up to n permits for key at rate permits per second with the
 // given burst, and returns how many it granted. A worker asks "how many calls
 // may I start now?" and starts exactly granted of them; permits are not

@@ -346,3 +346,84 @@ func BenchmarkTakeParallel(b *testing.B) {
 		}
 	})
 }
+
+// Reserve books permits exactly one interval apart, however many
+// instances ask and however late they wake: three instances, each with two
+// waiters, booking at 40/s for 2 s get their permits due 25 ms apart, no
+// two alike, and as many as the pace allows.
+func TestReserveSpacesPermitsExactly(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testdb.Redis(t)
+	const rate = 40.0
+	start := serverNow(t, rdb)
+	until := start.Add(2 * time.Second)
+	var (
+		mu  sync.Mutex
+		due []time.Time
+		wg  sync.WaitGroup
+	)
+	for range 3 {
+		lim := NewLimiter(rdb, prefix)
+		for range 2 {
+			wg.Go(func() {
+				for {
+					now := serverNow(t, rdb)
+					wait, ok, err := lim.Reserve(context.Background(), "campaign-r", rate, time.Second)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !ok {
+						time.Sleep(50 * time.Millisecond)
+						continue
+					}
+					at := now.Add(wait)
+					if at.After(until) {
+						return
+					}
+					mu.Lock()
+					due = append(due, at)
+					mu.Unlock()
+					time.Sleep(wait)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	sort.Slice(due, func(i, j int) bool { return due[i].Before(due[j]) })
+	interval := time.Duration(float64(time.Second) / rate)
+	for i := 1; i < len(due); i++ {
+		// The server's TIME is read in a separate call just before each
+		// booking, so allow a few milliseconds of that round trip.
+		if gap := due[i].Sub(due[i-1]); gap < interval-5*time.Millisecond {
+			t.Fatalf("permits %d and %d due %v apart, want %v", i-1, i, gap, interval)
+		}
+	}
+	if want := int(rate * 2); len(due) < want-3 || len(due) > want+1 {
+		t.Errorf("%d permits booked in 2 s at %v/s, want about %d", len(due), rate, want)
+	}
+}
+
+func TestReserveRefusesBeyondTheHorizon(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testdb.Redis(t)
+	lim := NewLimiter(rdb, prefix)
+	ctx := context.Background()
+	booked := 0
+	for range 20 {
+		_, ok, err := lim.Reserve(ctx, "campaign-h", 10, 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			booked++
+		}
+	}
+	// At 10/s, permits due now, +100 ms … +500 ms fit a 500 ms horizon.
+	if booked != 6 {
+		t.Errorf("booked %d permits within a 500 ms horizon at 10/s, want 6", booked)
+	}
+	if _, _, err := lim.Reserve(ctx, "campaign-h", 0, time.Second); err == nil {
+		t.Error("a rate of 0 was accepted")
+	}
+}
