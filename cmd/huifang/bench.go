@@ -35,6 +35,20 @@ const benchUsage = `usage:
       stored back into the same tables with raw COPY in the same database —
       all three tables, and work_orders alone — and report the ratios.
       Runs in a fresh database it creates and drops.
+  huifang bench webhooks [--sessions 15000] [--concurrency 16] [--seconds 20 | --requests N]
+                         [--warmup 3] [--pool N] [--admin-url URL] [--keep] [--cpuprofile FILE]
+      Open call sessions for sample jobs, serve the Twilio webhooks on a
+      loopback port and run the calls as Twilio would, signed, the sample
+      customers pressing keys: gather actions per second and their latency
+      (p50, p95, p99, max), errors. Runs in a fresh database it creates and
+      drops.
+  huifang bench enrol [--jobs 1000000] [--admin-url URL] [--keep]
+      Load sample jobs into a fresh database, activate a campaign that
+      targets all of them and time one enrolment run.
+  huifang bench dispatch [--contacts 20000] [--seconds 20] [--admin-url URL] [--redis-url URL]
+      Dispatch enrolled contacts unpaced against an in-process simulator
+      with Huifang's webhooks on a loopback port: attempts started per
+      second, errors.
 `
 
 func benchCmd(ctx context.Context, c *cli, args []string) error {
@@ -52,9 +66,28 @@ func benchCmd(ctx context.Context, c *cli, args []string) error {
 		}
 		return benchPace(ctx, c, *redisURL, *instances, *rate, *seconds)
 	}
+	if len(args) > 0 && args[0] == "webhooks" {
+		return benchWebhooksCmd(ctx, c, args[1:])
+	}
+	if len(args) > 0 && (args[0] == "enrol" || args[0] == "dispatch") {
+		fs := newFlagSet(c, "bench "+args[0], "bench "+args[0]+" [flags]")
+		adminURL := fs.String("admin-url", c.envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres URL of a user that may create databases (env BENCH_DATABASE_URL)")
+		redisURL := fs.String("redis-url", c.envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (env REDIS_URL)")
+		jobs := fs.Int("jobs", 1_000_000, "enrol: sample jobs to load and enrol")
+		contacts := fs.Int("contacts", 20_000, "dispatch: contacts to dispatch")
+		seconds := fs.Int("seconds", 20, "dispatch: how long to dispatch")
+		keep := fs.Bool("keep", false, "keep the database afterwards")
+		if _, err := parseInterspersed(fs, args[1:]); err != nil {
+			return err
+		}
+		if args[0] == "enrol" {
+			return benchEnrol(ctx, c, *adminURL, *jobs, *keep)
+		}
+		return benchDispatch(ctx, c, *adminURL, *redisURL, *contacts, *seconds)
+	}
 	if len(args) == 0 || args[0] != "import" {
 		fmt.Fprint(c.stderr, benchUsage)
-		return &exitCodeError{2, errors.New("bench: name a benchmark: import or pace")}
+		return &exitCodeError{2, errors.New("bench: name a benchmark: import, pace, webhooks, enrol or dispatch")}
 	}
 	fs := newFlagSet(c, "bench import", "bench import [flags]")
 	rows := fs.Int("rows", 1_000_000, "jobs to import")
