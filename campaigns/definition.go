@@ -98,7 +98,9 @@ type Sampling struct {
 	// AlwaysAbove contacts every claim of at least this value; 0 means off.
 	AlwaysAbove float64 `json:"always_above,omitempty"`
 	// RiskyProviders is the share for providers the audit marks risky
-	// (default 1: all of them).
+	// (default 1: all of them). Provider risk arrives with the audit
+	// checks; until a provider is marked, enrolment treats every provider as
+	// ordinary and this share is not used.
 	RiskyProviders float64 `json:"risky_providers"`
 }
 
