@@ -447,7 +447,8 @@ func TestClusterPacesOneCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about two minutes")
 	}
-	t.Parallel()
+	// Not parallel: the test measures the pace at the carrier to the
+	// millisecond, and a saturated machine delays requests unevenly.
 	const pace = 20
 	cl, def := newCluster(t, pace)
 	for range 3 {
@@ -463,7 +464,6 @@ func TestClusterSurvivesAKilledInstance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about three minutes")
 	}
-	t.Parallel()
 	const pace = 20
 	cl, def := newCluster(t, pace)
 	var insts []*instance
