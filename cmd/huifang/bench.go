@@ -35,7 +35,7 @@ const benchUsage = `usage:
       stored back into the same tables with raw COPY in the same database —
       all three tables, and work_orders alone — and report the ratios.
       Runs in a fresh database it creates and drops.
-  huifang bench webhooks [--sessions 15000] [--concurrency 16] [--seconds 20 | --requests N]
+  huifang bench webhooks [--sessions 20000] [--concurrency 16] [--seconds 20 | --requests N]
                          [--warmup 3] [--pool N] [--admin-url URL] [--keep] [--cpuprofile FILE]
       Open call sessions for sample jobs, serve the Twilio webhooks on a
       loopback port and run the calls as Twilio would, signed, the sample

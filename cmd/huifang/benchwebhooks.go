@@ -57,7 +57,7 @@ func benchWebhooksCmd(ctx context.Context, c *cli, args []string) error {
 	seconds := fs.Int("seconds", 20, "length of the measured window")
 	fs.IntVar(&o.requests, "requests", 0, "measure this many gather actions instead of --seconds")
 	warmup := fs.Int("warmup", 3, "seconds of load before measuring starts")
-	pool := fs.Int("pool", 2*goruntime.NumCPU(), "Postgres connections of the server's pool")
+	pool := fs.Int("pool", 4*goruntime.NumCPU(), "Postgres connections of the server's pool (default 4 per CPU: backends also wait on WAL flushes and the network)")
 	fs.StringVar(&o.adminURL, "admin-url", c.envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"a Postgres where the benchmark may create a database (env BENCH_DATABASE_URL)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
