@@ -2,6 +2,8 @@ package dialer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +46,9 @@ type Dispatcher struct {
 	placing sync.WaitGroup
 	mu      sync.Mutex
 	waiting map[int64]*atomic.Int64 // campaign → contacts waiting for a permit
+	// instance and seq make each call's entry in the Redis window unique.
+	instance string
+	seq      uint64
 }
 
 var (
@@ -338,9 +343,43 @@ func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int
 			}
 		}
 		if ok {
-			return nil
+			return d.admit(ctx, key, rate)
 		}
 	}
+}
+
+// admit is the last check before the carrier: at most the pace (rounded
+// down, at least one) in any one second across all instances, by Redis
+// TIME at the moment of sending.
+func (d *Dispatcher) admit(ctx context.Context, key string, rate float64) error {
+	limit := max(1, int(math.Floor(rate/paceMargin+1e-9)))
+	member := d.instanceID()
+	for {
+		wait, err := d.Limiter.Admit(ctx, key, limit, time.Second, member)
+		if err != nil || wait == 0 {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// instanceID names this dispatcher's process in Redis window entries.
+func (d *Dispatcher) instanceID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.instance == "" {
+		b := make([]byte, 6)
+		rand.Read(b)
+		d.instance = hex.EncodeToString(b)
+	}
+	d.seq++
+	return d.instance + ":" + strconv.FormatUint(d.seq, 10)
 }
 
 // place starts one contact's attempt. The attempt row is written (and
