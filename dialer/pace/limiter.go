@@ -141,21 +141,28 @@ return {math.floor(wait), now}
 // own slot. A permit further ahead than horizon is not booked (ok false):
 // ask again later. Reserve and Take share their state, with a burst of one.
 func (l *Limiter) Reserve(ctx context.Context, key string, rate float64, horizon time.Duration) (wait time.Duration, ok bool, err error) {
+	wait, ok, _, err = l.reserve(ctx, key, rate, horizon)
+	return wait, ok, err
+}
+
+// reserve is Reserve that also returns the Redis TIME of the booking.
+func (l *Limiter) reserve(ctx context.Context, key string, rate float64, horizon time.Duration) (time.Duration, bool, time.Time, error) {
 	if math.IsNaN(rate) || rate <= 0 || rate > MaxRate {
-		return 0, false, fmt.Errorf("pace: reserve %q: rate %v per second is outside (0, %v]", key, rate, MaxRate)
+		return 0, false, time.Time{}, fmt.Errorf("pace: reserve %q: rate %v per second is outside (0, %v]", key, rate, MaxRate)
 	}
 	interval := strconv.FormatFloat(1e6/rate, 'g', -1, 64)
 	res, err := reserveScript.Run(ctx, l.rdb, []string{paceKey(l.prefix, key)}, interval, horizon.Microseconds()).Int64Slice()
 	if err != nil {
-		return 0, false, interpretError("reserve", key, err)
+		return 0, false, time.Time{}, interpretError("reserve", key, err)
 	}
 	if len(res) != 2 {
-		return 0, false, fmt.Errorf("pace: reserve %q: script returned %d values, want 2", key, len(res))
+		return 0, false, time.Time{}, fmt.Errorf("pace: reserve %q: script returned %d values, want 2", key, len(res))
 	}
+	now := time.UnixMicro(res[1])
 	if res[0] < 0 {
-		return 0, false, nil
+		return 0, false, now, nil
 	}
-	return time.Duration(res[0]) * time.Microsecond, true, nil
+	return time.Duration(res[0]) * time.Microsecond, true, now, nil
 }
 
 // Take grants up to n permits for key at rate permits per second with the

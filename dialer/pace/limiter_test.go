@@ -367,8 +367,7 @@ func TestReserveSpacesPermitsExactly(t *testing.T) {
 		for range 2 {
 			wg.Go(func() {
 				for {
-					now := serverNow(t, rdb)
-					wait, ok, err := lim.Reserve(context.Background(), "campaign-r", rate, time.Second)
+					wait, ok, now, err := lim.reserve(context.Background(), "campaign-r", rate, time.Second)
 					if err != nil {
 						t.Error(err)
 						return
@@ -393,14 +392,16 @@ func TestReserveSpacesPermitsExactly(t *testing.T) {
 	sort.Slice(due, func(i, j int) bool { return due[i].Before(due[j]) })
 	interval := time.Duration(float64(time.Second) / rate)
 	for i := 1; i < len(due); i++ {
-		// The server's TIME is read in a separate call just before each
-		// booking, so allow a few milliseconds of that round trip.
-		if gap := due[i].Sub(due[i-1]); gap < interval-5*time.Millisecond {
+		// Due times are Redis TIME at booking plus the wait, both from the
+		// script: exact to the microsecond it rounds to.
+		if gap := due[i].Sub(due[i-1]); gap < interval-2*time.Microsecond {
 			t.Fatalf("permits %d and %d due %v apart, want %v", i-1, i, gap, interval)
 		}
 	}
-	if want := int(rate * 2); len(due) < want-3 || len(due) > want+1 {
-		t.Errorf("%d permits booked in 2 s at %v/s, want about %d", len(due), rate, want)
+	// Never more than the pace; fewer only if every waiter slept through
+	// a slot, which a loaded machine may make happen now and then.
+	if want := int(rate * 2); len(due) < want*9/10 || len(due) > want+1 {
+		t.Errorf("%d permits booked in 2 s at %v/s, want about %d and never more", len(due), rate, want)
 	}
 }
 
