@@ -31,7 +31,7 @@ bench:
 	$(GO) build -o /tmp/huifang-bench ./cmd/huifang
 	/tmp/huifang-bench bench import --rows 1000000
 	/tmp/huifang-bench bench pace --instances 3 --rate 20 --seconds 60
-	/tmp/huifang-bench bench webhooks --seconds 15
+	/tmp/huifang-bench bench webhooks
 	/tmp/huifang-bench bench enrol --jobs 1000000
 	/tmp/huifang-bench bench dispatch --contacts 20000 --seconds 20
 	$(GO) test -count=1 -run '^TestClusterPacesOneCampaign$$' -v ./cmd/huifang/

@@ -278,12 +278,12 @@ func benchWebhooks(ctx context.Context, c *cli, o webhookBench) error {
 
 	// 6. The figures.
 	var (
-		lat                           []time.Duration
-		errs                          = map[string]int{}
-		starts, ended, exhaustedCalls int
-		startErrs                     int
-		firstErr                      string
-		last                          time.Time
+		lat                  []time.Duration
+		errs                 = map[string]int{}
+		starts, ended, taken int
+		startErrs            int
+		firstErr             string
+		last                 time.Time
 	)
 	for _, s := range stats {
 		lat = append(lat, s.latencies...)
@@ -300,7 +300,7 @@ func benchWebhooks(ctx context.Context, c *cli, o webhookBench) error {
 			last = s.lastDone
 		}
 	}
-	exhaustedCalls = len(calls) - len(next)
+	taken = len(calls) - len(next)
 	nErr := 0
 	for _, n := range errs {
 		nErr += n
@@ -337,7 +337,7 @@ func benchWebhooks(ctx context.Context, c *cli, o webhookBench) error {
 		fmt.Fprintf(out, "  first: %s\n", firstErr)
 	}
 	fmt.Fprintf(out, "\n%d calls taken (%d finished their survey or hung up), %d first fetches (not measured, %d failed); %d answer rows stored during the run\n",
-		exhaustedCalls, ended, starts, startErrs, answersAfter-answersBefore)
+		taken, ended, starts, startErrs, answersAfter-answersBefore)
 	fmt.Fprintf(out, "client and server share this machine: %d CPUs (GOMAXPROCS %d), Postgres %s on the same host\n",
 		goruntime.NumCPU(), goruntime.GOMAXPROCS(0), pgVersion)
 	if o.requests == 0 && len(next) == 0 && last.Before(run.measureEnd) {
