@@ -417,6 +417,16 @@ WHERE a.carrier_sid = $1 AND x.raw <> '' AND x.input_kind <> 'recording' ORDER B
 	cl.mu.Lock()
 	at := slices.Clone(cl.arrived)
 	cl.mu.Unlock()
+	if len(at) < 2 {
+		var states []string
+		r, _ := cl.pool.Query(ctx, `SELECT state || ':' || COALESCE(outcome, '') || ' ' || count(*) FROM contacts GROUP BY 1`)
+		for r != nil && r.Next() {
+			var x string
+			r.Scan(&x)
+			states = append(states, x)
+		}
+		t.Fatalf("%d calls reached the carrier; contacts: %v", len(at), states)
+	}
 	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
 	busiest, j := 0, 0
 	for i := range at {
