@@ -40,6 +40,25 @@ func paceKey(prefix, key string) string {
 	return prefix + "pace:{" + key + "}"
 }
 
+// currentTAT is the Lua fragment both scripts share: the theoretical
+// arrival time tat as of now at the current interval. A changed rate
+// carries the outstanding debt over, counted in permits.
+const currentTAT = `
+local tat = now
+local st = redis.call('HMGET', KEYS[1], 'tat', 'interval')
+if st[1] and st[2] then
+  local old_tat = tonumber(st[1])
+  local old_interval = tonumber(st[2])
+  if old_tat > now then
+    if old_interval == interval then
+      tat = old_tat
+    else
+      tat = now + (old_tat - now) / old_interval * interval
+    end
+  end
+end
+`
+
 // takeScript grants up to n permits at once.
 //
 // KEYS[1]  the pace hash: field tat is the theoretical arrival time (µs of
@@ -62,21 +81,7 @@ var takeScript = redis.NewScript(serverTime + `
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-
-local tat = now
-local st = redis.call('HMGET', KEYS[1], 'tat', 'interval')
-if st[1] and st[2] then
-  local old_tat = tonumber(st[1])
-  local old_interval = tonumber(st[2])
-  if old_tat > now then
-    if old_interval == interval then
-      tat = old_tat
-    else
-      tat = now + (old_tat - now) / old_interval * interval
-    end
-  end
-end
-
+` + currentTAT + `
 -- Permits still owed, and how many of the n fit under the burst. The
 -- epsilon keeps float noise from refusing a permit that is exactly due.
 local debt = (tat - now) / interval
@@ -110,21 +115,7 @@ return {granted, retry, now}
 var reserveScript = redis.NewScript(serverTime + `
 local interval = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
-
-local tat = now
-local st = redis.call('HMGET', KEYS[1], 'tat', 'interval')
-if st[1] and st[2] then
-  local old_tat = tonumber(st[1])
-  local old_interval = tonumber(st[2])
-  if old_tat > now then
-    if old_interval == interval then
-      tat = old_tat
-    else
-      tat = now + (old_tat - now) / old_interval * interval
-    end
-  end
-end
-if tat - now > horizon then
+` + currentTAT + `if tat - now > horizon then
   return {-1, now}
 end
 local wait = tat - now
