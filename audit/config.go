@@ -47,7 +47,8 @@ type Config struct {
 	StatsDays     int     // the statistics look back this many days
 	P1Percentile  float64 // P1: above this percentile of the peers
 	P1Factor      float64 // P1: and the interval's lower bound above this multiple of the peers' rate
-	P2Sigma       float64 // P2: cost per claim outside this many standard errors
+	P2Sigma       float64 // P2: cost per claim outside this many standard errors …
+	P2MinShift    float64 // … and at least this many standard deviations from the peers' mean
 	P3Confirmed   int     // P3: this many confirmed V1–V4 findings …
 	P3Days        int     // … within this many days
 	P3Multiple    float64 // P3: or a denial rate above this multiple of the median
@@ -81,6 +82,7 @@ func DefaultConfig() Config {
 	c.P1Percentile = 0.95
 	c.P1Factor = 1.2
 	c.P2Sigma = 3
+	c.P2MinShift = 0.25
 	c.P3Confirmed = 2
 	c.P3Days = 90
 	c.P3Multiple = 2
@@ -163,6 +165,7 @@ func (c *Config) fields() []field {
 		{"p1_percentile", number(&c.P1Percentile, 0.5, 1)},
 		{"p1_factor", number(&c.P1Factor, 1, 100)},
 		{"p2_sigma", number(&c.P2Sigma, 1, 10)},
+		{"p2_min_shift", number(&c.P2MinShift, 0, 10)},
 		{"p3_confirmed", integer(&c.P3Confirmed, 1, 1000)},
 		{"p3_days", integer(&c.P3Days, 1, 3650)},
 		{"p3_multiple", number(&c.P3Multiple, 1, 100)},
@@ -313,6 +316,7 @@ func (c *Config) Summary() string {
 	add("p1_percentile", c.P1Percentile)
 	add("p1_factor", c.P1Factor)
 	add("p2_sigma", c.P2Sigma)
+	add("p2_min_shift", c.P2MinShift)
 	add("p3_confirmed", c.P3Confirmed)
 	add("p3_days", c.P3Days)
 	add("p3_multiple", c.P3Multiple)

@@ -11,5 +11,5 @@
 // twice raises nothing new.
 //
 // The package knows nothing of HTTP: web translates its errors (ErrNotFound,
-// ErrConflict, *RuleError) into status codes.
+// ErrConflict, ErrForbidden, *InputError) into status codes.
 package audit

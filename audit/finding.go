@@ -71,15 +71,15 @@ WITH f AS (
     INSERT INTO flags (work_order_id, provider_id, rule, severity, priority, source, summary, evidence,
                        currency, claim_value, amount, raised_at, due_at, updated_at)
     SELECT NULLIF(f.work_order_id, 0), f.provider_id, f.rule, f.severity, f.priority, f.source, f.summary, f.evidence,
-           f.currency, f.claim_value / 100.0, f.amount / 100.0, $12, $12 + CASE f.severity
+           f.currency, f.claim_value / 100.0, f.amount / 100.0, $12::timestamptz, $12::timestamptz + CASE f.severity
                WHEN 'critical' THEN $13::interval WHEN 'high' THEN $14::interval
-               WHEN 'medium' THEN $15::interval ELSE $16::interval END, $12
+               WHEN 'medium' THEN $15::interval ELSE $16::interval END, $12::timestamptz
     FROM f
     %s
     RETURNING id, xmax = 0 AS inserted, rule, work_order_id, provider_id
 )
 INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details)
-SELECT $12, 'audit', CASE WHEN inserted THEN 'flag.raise' ELSE 'flag.refresh' END, 'flag', id::text,
+SELECT $12::timestamptz, 'audit', CASE WHEN inserted THEN 'flag.raise' ELSE 'flag.refresh' END, 'flag', id::text,
        jsonb_build_object('rule', rule, 'work_order_id', work_order_id, 'provider_id', provider_id)
 FROM up
 RETURNING action = 'flag.raise'`
