@@ -97,10 +97,12 @@ type Sampling struct {
 	Rate float64 `json:"rate"`
 	// AlwaysAbove contacts every claim of at least this value; 0 means off.
 	AlwaysAbove float64 `json:"always_above,omitempty"`
-	// RiskyProviders is the share for providers the audit marks risky
-	// (default 1: all of them). Provider risk arrives with the audit
-	// checks; until a provider is marked, enrolment treats every provider as
-	// ordinary and this share is not used.
+	// RiskyProviders is the least share of the jobs of a provider the audit
+	// marks risky (provider_risk.risky) that is contacted, 0..1 (default 1:
+	// all of them); a Rate above it wins. A job's own risk score
+	// (job_risk.score, 0..1, which the audit writes for jobs with flags)
+	// then raises its chance p to p + (1 − p) × score, so a job with risk 1
+	// is always contacted. Providers and jobs without a risk row count as 0.
 	RiskyProviders float64 `json:"risky_providers"`
 }
 

@@ -21,6 +21,15 @@ type EnrolResult struct {
 // surveyed by any campaign within the frequency cap, and at most one job per
 // number per run. due is when the trigger allows the first attempt; the
 // window is applied when the contacts are written (see Enrol).
+//
+// The sampling chance of a job rises with the audit's risk scores: p is
+// Sampling.Rate ($12), at least Sampling.RiskyProviders ($15) when the
+// job's provider is risky (provider_risk.risky), and then
+// p + (1 − p) × the job's own score (job_risk.score, written by the audit
+// for jobs with flags): a job with risk 1 is always sampled. A job or
+// provider without a risk row counts as 0. The draw is the same hash
+// whatever p is, so raising a job's risk only adds it to the sample, and a
+// re-run still agrees.
 const enrolStageSQL = `
 INSERT INTO enrol_stage (work_order_id, phone_e164, zones, lang, due, expires_at)
 SELECT DISTINCT ON (c.phone_e164)
@@ -30,6 +39,8 @@ SELECT DISTINCT ON (c.phone_e164)
 FROM work_orders w
 JOIN customers c ON c.id = w.customer_id
 JOIN providers p ON p.id = w.provider_id
+LEFT JOIN provider_risk pr ON pr.provider_id = w.provider_id
+LEFT JOIN job_risk jr ON jr.work_order_id = w.id
 WHERE w.completed_at >= $2 - $5::interval
   AND w.completed_at + $4::interval > $2
   AND (cardinality($6::text[]) = 0 OR w.kind = ANY ($6))
@@ -39,7 +50,9 @@ WHERE w.completed_at >= $2 - $5::interval
   AND w.labour_amount + w.parts_amount >= $10
   AND (NOT $11 OR EXISTS (SELECT 1 FROM claimed_parts cp WHERE cp.work_order_id = w.id))
   AND (($13 > 0 AND w.labour_amount + w.parts_amount >= $13)
-       OR (hashtextextended(w.id::text, $1) & 2147483647)::float8 / 2147483648 < $12)
+       OR (hashtextextended(w.id::text, $1) & 2147483647)::float8 / 2147483648
+          < (CASE WHEN pr.risky THEN GREATEST($12::float8, $15::float8) ELSE $12::float8 END)
+            * (1 - COALESCE(jr.score, 0)) + COALESCE(jr.score, 0))
   AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.campaign_id = $1 AND k.work_order_id = w.id)
   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone_e164 = c.phone_e164)
   AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.phone_e164 = c.phone_e164 AND k.created_at > $2 - $14::interval)
@@ -114,7 +127,7 @@ func Enrol(ctx context.Context, tx pgx.Tx, campaignID int64, def *Definition, no
 		interval(time.Duration(t.CompletedWithinDays)*24*time.Hour),
 		orEmpty(t.Kinds), orEmpty(t.ProductCategories), orEmpty(t.Regions), orEmpty(t.Providers),
 		t.MinClaimValue, t.OnlyWithParts, def.Sampling.Rate, def.Sampling.AlwaysAbove,
-		interval(time.Duration(def.FrequencyCap)))
+		interval(time.Duration(def.FrequencyCap)), def.Sampling.RiskyProviders)
 	if err != nil {
 		return fail("select jobs", err)
 	}
