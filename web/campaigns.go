@@ -14,10 +14,6 @@ import (
 	"github.com/huifang/huifang/campaigns"
 )
 
-// apiActor is who the audit log says changed a campaign through the API.
-// One static admin token cannot tell people apart; users will.
-const apiActor = "api"
-
 // nextRunCount is how many enrolment runs a campaign's view lists.
 const nextRunCount = 5
 
@@ -218,7 +214,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := s.Campaigns.Create(r.Context(), def, string(body), apiActor)
+	c, err := s.Campaigns.Create(r.Context(), def, string(body), actorOf(r))
 	if err != nil {
 		s.campaignError(w, def.Name, "create", err)
 		return
@@ -264,7 +260,7 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request) {
 		s.campaignError(w, name, "update", err)
 		return
 	}
-	c, err := s.Campaigns.Update(ctx, name, def, string(body), apiActor)
+	c, err := s.Campaigns.Update(ctx, name, def, string(body), actorOf(r))
 	if err != nil {
 		s.campaignError(w, name, "update", err)
 		return
@@ -307,7 +303,7 @@ func (s *Server) campaignAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("campaign %s is %s, not paused: it cannot be resumed%s", name, cur.State, nextStates(cur.State)))
 		return
 	}
-	c, err := s.Campaigns.SetState(ctx, name, to, apiActor)
+	c, err := s.Campaigns.SetState(ctx, name, to, actorOf(r))
 	if errors.Is(err, campaigns.ErrTransition) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("campaign %s is %s: it cannot %s%s", name, cur.State, action, nextStates(cur.State)))
 		return

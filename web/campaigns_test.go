@@ -149,8 +149,8 @@ func TestCreateCampaign(t *testing.T) {
 	if r.code != http.StatusConflict || !strings.Contains(c.Error, `a campaign named "cn-repairs" already exists`) {
 		t.Fatalf("second POST: %d %s", r.code, r.body)
 	}
-	if n := e.campaignCount(t, `SELECT count(*) FROM audit_log WHERE subject_id = 'cn-repairs' AND actor = 'api' AND action = 'campaign.create'`); n != 1 {
-		t.Errorf("%d audit entries for the create by api, want 1", n)
+	if n := e.campaignCount(t, `SELECT count(*) FROM audit_log WHERE subject_id = 'cn-repairs' AND actor = 'api:admin' AND action = 'campaign.create'`); n != 1 {
+		t.Errorf("%d audit entries for the create by api:admin, want 1", n)
 	}
 
 	r, list := e.listCampaigns(t)
@@ -328,7 +328,7 @@ func TestUpdateCampaign(t *testing.T) {
 		} `json:"versions"`
 	}](t, r)
 	if r.code != http.StatusOK || len(vs.Versions) != 2 || vs.Versions[0].Version != 1 || vs.Versions[1].Version != 2 ||
-		vs.Versions[0].Source != cnRepairs || vs.Versions[1].Source != changed || vs.Versions[1].CreatedBy != "api" ||
+		vs.Versions[0].Source != cnRepairs || vs.Versions[1].Source != changed || vs.Versions[1].CreatedBy != "api:admin" ||
 		vs.Versions[0].Definition.Pace != 1 || vs.Versions[1].Definition.Pace != 2.5 {
 		t.Fatalf("versions: %d %s", r.code, r.body)
 	}
@@ -403,7 +403,7 @@ func TestCampaignActions(t *testing.T) {
 		t.Fatalf("PUT of an archived campaign: %d %s", r.code, r.body)
 	}
 	// Five moves made, each logged once, by the API.
-	if n := e.campaignCount(t, `SELECT count(*) FROM audit_log WHERE action = 'campaign.state' AND actor = 'api'`); n != 5 {
+	if n := e.campaignCount(t, `SELECT count(*) FROM audit_log WHERE action = 'campaign.state' AND actor = 'api:admin'`); n != 5 {
 		t.Errorf("%d state changes logged, want 5", n)
 	}
 }

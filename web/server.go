@@ -3,17 +3,23 @@
 // the domain packages and back; no domain package knows about HTTP.
 //
 // Every route except the liveness and readiness probes requires
-// authentication. Until the console brings users and sessions, the API
-// accepts one static admin token (HUIFANG_ADMIN_TOKEN) as a bearer token.
+// authentication: a bearer token that is either the static admin token
+// (HUIFANG_ADMIN_TOKEN, role admin, actor "admin") or an API token made with
+// audit.Store.CreateToken, which names a person or integration and its role
+// (admin, ops, reviewer, readonly). Each route says which roles it allows.
 package web
 
 import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/huifang/huifang/audit"
 	"github.com/huifang/huifang/campaigns"
 	"github.com/huifang/huifang/workorders"
 )
@@ -31,8 +38,12 @@ type Server struct {
 	Redis      *redis.Client
 	WorkOrders *workorders.Store
 	Campaigns  *campaigns.Store // if set, the campaign API is served under /api/v1/campaigns
-	Log        *slog.Logger
-	// AdminToken authorises API calls; empty means every API call is refused.
+	// Audit, if set, serves the review API under /api/v1/audit and lets
+	// API tokens (api_tokens) authenticate beside the admin token.
+	Audit *audit.Store
+	Log   *slog.Logger
+	// AdminToken authorises API calls as role admin; empty means only API
+	// tokens do (and without Audit, every API call is refused).
 	AdminToken string
 	// Version is reported by the status endpoint.
 	Version string
@@ -73,21 +84,24 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /metrics", s.auth(promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP))
 	handle("GET /{$}", s.auth(s.status))
 	handle("GET /api/v1/status", s.auth(s.status))
-	handle("POST /api/v1/work-orders", s.auth(s.postWorkOrders))
+	handle("POST /api/v1/work-orders", s.allow(opsRoles, s.postWorkOrders))
 	handle("GET /api/v1/sources", s.auth(s.listSources))
 	if s.Campaigns != nil {
 		handle("GET /api/v1/campaigns", s.auth(s.listCampaigns))
-		handle("POST /api/v1/campaigns", s.auth(s.createCampaign))
+		handle("POST /api/v1/campaigns", s.allow(opsRoles, s.createCampaign))
 		handle("GET /api/v1/campaigns/{name}", s.auth(s.getCampaign))
-		handle("PUT /api/v1/campaigns/{name}", s.auth(s.updateCampaign))
-		handle("POST /api/v1/campaigns/{name}/{action}", s.auth(s.campaignAction))
+		handle("PUT /api/v1/campaigns/{name}", s.allow(opsRoles, s.updateCampaign))
+		handle("POST /api/v1/campaigns/{name}/{action}", s.allow(opsRoles, s.campaignAction))
 		handle("GET /api/v1/campaigns/{name}/versions", s.auth(s.campaignVersions))
+	}
+	if s.Audit != nil {
+		s.auditRoutes(handle)
 	}
 	if s.Twilio != nil {
 		mux.Handle("/twilio/", s.observeTwilio(s.Twilio))
 	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorised(r) {
+		if _, ok := s.identify(r); !ok {
 			unauthorised(w)
 			return
 		}
@@ -148,25 +162,78 @@ func (s *Server) observeTwilio(h http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) authorised(r *http.Request) bool {
-	if s.AdminToken == "" {
-		return false
-	}
+// Roles that may call a route.
+var (
+	anyRole       = []audit.Role{audit.RoleAdmin, audit.RoleOps, audit.RoleReviewer, audit.RoleReadonly}
+	opsRoles      = []audit.Role{audit.RoleAdmin, audit.RoleOps}
+	reviewerRoles = []audit.Role{audit.RoleAdmin, audit.RoleReviewer}
+	adminRoles    = []audit.Role{audit.RoleAdmin}
+)
+
+// adminName is who the static admin token acts as.
+const adminName = "admin"
+
+type identityKey struct{}
+
+// actorOf names who made a request, for the audit log: "api:" and the
+// token's name ("api:admin" for the static admin token).
+func actorOf(r *http.Request) string { return "api:" + identityOf(r).Name }
+
+// identityOf returns who the request comes from (set by auth and allow).
+func identityOf(r *http.Request) audit.Identity {
+	id, _ := r.Context().Value(identityKey{}).(audit.Identity)
+	return id
+}
+
+// identify reads the bearer token: the static admin token, or an API token
+// when Audit is set. Only a hash of an API token is compared, so neither
+// path's timing tells how much of a guess was right.
+func (s *Server) identify(r *http.Request) (audit.Identity, bool) {
 	const prefix = "Bearer "
 	h := r.Header.Get("Authorization")
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
-		return false
+		return audit.Identity{}, false
 	}
-	return subtle.ConstantTimeCompare([]byte(h[len(prefix):]), []byte(s.AdminToken)) == 1
+	tok := h[len(prefix):]
+	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
+		return audit.Identity{Name: adminName, Role: audit.RoleAdmin}, true
+	}
+	if s.Audit == nil {
+		return audit.Identity{}, false
+	}
+	id, err := s.Audit.Authenticate(r.Context(), tok)
+	if err != nil {
+		if !errors.Is(err, audit.ErrBadToken) {
+			s.Log.Error("http: authenticate", "err", err)
+		}
+		return audit.Identity{}, false
+	}
+	return id, true
 }
 
-func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+// auth lets any authenticated caller through, with their identity in the
+// request's context.
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc { return s.allow(anyRole, h) }
+
+// allow lets through authenticated callers whose role is one of roles,
+// answering 401 to the unauthenticated and 403 to the others.
+func (s *Server) allow(roles []audit.Role, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorised(r) {
+		id, ok := s.identify(r)
+		if !ok {
 			unauthorised(w)
 			return
 		}
-		h(w, r)
+		if !slices.Contains(roles, id.Role) {
+			names := make([]string, len(roles))
+			for i, ro := range roles {
+				names[i] = string(ro)
+			}
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s has role %s: %s %s needs %s",
+				id.Name, id.Role, r.Method, r.URL.Path, strings.Join(names, " or ")))
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
 }
 

@@ -103,7 +103,7 @@ func (s *Server) postWorkOrders(w http.ResponseWriter, r *http.Request) {
 	res, err := s.WorkOrders.Import(ctx, src, reader, workorders.ImportOptions{
 		SkipInvalid: skip,
 		MaxErrors:   maxBatchRows,
-		Actor:       "api",
+		Actor:       actorOf(r),
 	})
 	resp := batchResponse{ImportResult: res}
 	for _, re := range res.Errors {
