@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -173,7 +174,13 @@ func TestDemoRunsOnEmbeddedServicesAndStopsCleanly(t *testing.T) {
 
 func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return runCLIWithin(t, 2*time.Minute, env, args...)
+}
+
+// runCLIWithin is runCLI for a command that may take longer than two minutes.
+func runCLIWithin(t *testing.T, limit time.Duration, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, huifangBin(t), args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HUIFANG_LOG_LEVEL=warn"}, env...)
@@ -252,5 +259,49 @@ func TestHelpDoesNotShowPasswords(t *testing.T) {
 		if strings.Contains(all, "s3cret-pw") || strings.Contains(all, "r3dis-pw") {
 			t.Errorf("%s -h shows a password:\n%s", cmd, all)
 		}
+	}
+}
+
+// demo --check runs both demo campaigns against the simulator to the end,
+// audits what the customers said, and passes only when every rule with
+// planted claims meets the audit's recall and precision targets; `audit
+// report` then prints the same measurement from the database.
+func TestDemoCheckMeetsTheAuditTargets(t *testing.T) {
+	t.Parallel()
+	env := []string{"DATABASE_URL=" + testdb.NewURL(t), "REDIS_URL=" + testdb.RedisURL(),
+		"HUIFANG_REDIS_PREFIX=test:democheck:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
+	stdout, stderr, code := runCLIWithin(t, 7*time.Minute, env, "demo", "--check", "--jobs", "300", "--timeout", "6m")
+	if code != 0 || !strings.Contains(stdout, "PASS: every rule with planted claims") {
+		t.Fatalf("demo --check exited %d\nstdout:\n%s\nstderr (tail):\n%s", code, stdout, tail(stderr, 4000))
+	}
+	// The answer rules were exercised: customers answered and were caught.
+	row := regexp.MustCompile(`(?m)^\s*(V[0-9]+)\s.*?\s(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)\s*$`)
+	caught := map[string]int{}
+	for _, m := range row.FindAllStringSubmatch(stdout, -1) {
+		n, _ := strconv.Atoi(m[6])
+		caught[m[1]] = n
+	}
+	for _, rule := range []string{"V1", "V2", "V4", "V5"} {
+		if caught[rule] == 0 {
+			t.Errorf("%s caught nothing; the report:\n%s", rule, stdout)
+		}
+	}
+	for _, want := range []string{"Contacts by campaign and outcome", "demo-repair-verify", "demo-install-verify", "Attempts by channel and outcome", "Flags by rule and severity"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the outcome table lacks %q", want)
+		}
+	}
+	report, stderr, code := runCLI(t, env, "audit", "report", "--strict")
+	if code != 0 {
+		t.Fatalf("audit report exited %d: %s", code, stderr)
+	}
+	_, table, _ := strings.Cut(stdout, "Audit against the planted ground truth")
+	_, again, _ := strings.Cut(report, "Audit against the planted ground truth")
+	if strings.TrimSpace(strings.Split(table, "\nPASS")[0]) != strings.TrimSpace(again) {
+		t.Errorf("audit report disagrees with demo --check:\n%s\nvs\n%s", again, table)
+	}
+	flags, _, code := runCLI(t, env, "audit", "flags", "--rule", "V1", "--state", "open")
+	if code != 0 || !strings.Contains(flags, "V1") || !strings.Contains(flags, "critical") {
+		t.Errorf("audit flags --rule V1 exited %d:\n%s", code, flags)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huifang/huifang/audit"
 	"github.com/huifang/huifang/campaigns"
 	"github.com/huifang/huifang/internal/leader"
 	"github.com/huifang/huifang/web"
@@ -27,7 +28,12 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	var cfg config
 	cfg.addFlags(c, fs)
 	addr := fs.String("http-addr", c.envOr("HTTP_ADDR", "127.0.0.1:8080"), "listen address (env HTTP_ADDR)")
+	auditFile := fs.String("audit-config", c.getenv("HUIFANG_AUDIT_CONFIG"), "audit thresholds file, YAML (env HUIFANG_AUDIT_CONFIG; default DOMAIN.md's)")
 	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	acfg, err := auditConfig(*auditFile)
+	if err != nil {
 		return err
 	}
 	log := cfg.logger(c)
@@ -52,7 +58,50 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, rt, ln, token, tel, nil)
+	aud := audit.NewStore(rt.pool)
+	aud.Config = acfg
+	return serve(ctx, rt, ln, serveOptions{token: token, tel: tel, audit: aud})
+}
+
+// serveOptions is what differs between `serve` and `demo`.
+type serveOptions struct {
+	token string     // the static admin API token; "" refuses it
+	tel   *telephony // nil: telephony is off
+	// ready, if not nil, is called with the bound address once the server
+	// accepts connections.
+	ready func(addr string)
+	// clock is the demo's accelerated time; the zero value is the wall clock.
+	clock timing
+	// audit is the audit's store (nil: one with DOMAIN.md's thresholds on
+	// the wall clock); auditEvery how often it looks for new jobs and ended
+	// contacts (0: its default).
+	audit      *audit.Store
+	auditEvery time.Duration
+}
+
+// timing is the time the background duties run on: the wall clock in
+// production; in the demo a clock that runs speed times faster, so a day of
+// calling windows, retries and SMS reminders passes in minutes.
+type timing struct {
+	now   func() time.Time // nil: time.Now
+	speed float64          // simulated seconds per real second; 0 means 1
+}
+
+func (t timing) factor() float64 {
+	if t.speed <= 0 {
+		return 1
+	}
+	return t.speed
+}
+
+// sim is a duration of the wall clock expressed in simulated time: a lease
+// that must outlast 30 real seconds is 30 s × speed on the demo's clock.
+func (t timing) sim(d time.Duration) time.Duration { return time.Duration(float64(d) * t.factor()) }
+
+// real is how often to do, on the wall clock, something due every d of
+// simulated time, at least every floor.
+func (t timing) real(d, floor time.Duration) time.Duration {
+	return max(time.Duration(float64(d)/t.factor()), floor)
 }
 
 func listen(addr string) (net.Listener, error) {
@@ -64,14 +113,17 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // serve runs the HTTP server on ln and the background duties until ctx
-// ends, then shuts down in reverse order within a bounded time. tel (nil when
-// telephony is off) adds the Twilio webhooks and the SMS sweeper. ready, if
-// not nil, is called with the bound address once the server accepts
-// connections.
-func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel *telephony, ready func(addr string)) error {
-	log := rt.log
-	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: token, Version: version,
-		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}}
+// ends, then shuts down in reverse order within a bounded time. Telephony
+// (o.tel, nil when off) adds the Twilio webhooks, the SMS sweeper and the
+// dialer.
+func serve(ctx context.Context, rt *runtime, ln net.Listener, o serveOptions) error {
+	log, tel := rt.log, o.tel
+	aud := o.audit
+	if aud == nil {
+		aud = audit.NewStore(rt.pool)
+	}
+	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: o.token, Version: version,
+		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}, Audit: aud}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -95,7 +147,7 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel 
 	elector := leader.New(rt.pool, schedulerLock, log)
 	sched := &workorders.Scheduler{Puller: &workorders.Puller{Store: rt.wo}, Leader: elector, Log: log}
 	wg.Go(func() { sched.Run(ctx) })
-	wg.Go(func() { tel.sweep(ctx, time.Minute, log) })
+	wg.Go(func() { tel.sweep(ctx, o.clock.real(time.Minute, 200*time.Millisecond), log) })
 	var electors []*leader.Elector
 	var emu sync.Mutex
 	leaderOf := func(key int64) campaigns.Leader {
@@ -108,9 +160,11 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, token string, tel 
 		emu.Unlock()
 		return e
 	}
-	wg.Go(func() { tel.dispatch(ctx, rt, leaderOf) })
-	if ready != nil {
-		ready(ln.Addr().String())
+	wg.Go(func() { tel.dispatch(ctx, rt, leaderOf, o.clock) })
+	runner := &audit.Runner{Store: aud, Leader: elector, Log: log, Every: o.auditEvery}
+	wg.Go(func() { runner.Run(ctx) })
+	if o.ready != nil {
+		o.ready(ln.Addr().String())
 	}
 
 	select {

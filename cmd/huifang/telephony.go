@@ -80,9 +80,9 @@ func newTelephony(rt *runtime, carrier *twilio.Carrier, authToken, base string) 
 
 // simulatedTelephony runs the demo against the in-process Twilio simulator,
 // its customers played by the sample jobs' personas.
-func simulatedTelephony(rt *runtime, base string, jobs []sample.Job, log *slog.Logger) (*telephony, error) {
+func simulatedTelephony(rt *runtime, base string, jobs []sample.Job, log *slog.Logger, clock twiliosim.Clock) (*telephony, error) {
 	sim, err := twiliosim.Start(twiliosim.Options{
-		Speed:    20,
+		Clock:    clock,
 		Personas: twiliosim.SamplePersonas(jobs),
 		SMSURL:   strings.TrimRight(base, "/") + twilio.PathSMSInbound,
 		Logger:   log.With("component", "twiliosim"),
@@ -162,7 +162,7 @@ const dispatchLock = 0x68667265636f6e
 // dispatch runs the dialer until ctx ends: every instance dispatches and
 // settles contacts; the leader also enrols on the campaigns' schedules and
 // reconciles attempts in doubt.
-func (t *telephony) dispatch(ctx context.Context, rt *runtime, leaderOf func(key int64) campaigns.Leader) {
+func (t *telephony) dispatch(ctx context.Context, rt *runtime, leaderOf func(key int64) campaigns.Leader, clock timing) {
 	if t == nil {
 		return
 	}
@@ -173,9 +173,15 @@ func (t *telephony) dispatch(ctx context.Context, rt *runtime, leaderOf func(key
 	limiter := pace.NewLimiter(rt.redis, prefix)
 	sem := pace.NewSemaphore(rt.redis, prefix)
 	hopper := &campaigns.Hopper{Pool: rt.pool}
-	d := &dialer.Dispatcher{Hopper: hopper, Conv: t.conv, Limiter: limiter, Sem: sem, Log: rt.log}
-	sched := &campaigns.Scheduler{Pool: rt.pool, Leader: leaderOf(schedulerLock), Log: rt.log}
-	rec := &dialer.Reconciler{Conv: t.conv, Log: rt.log}
+	d := &dialer.Dispatcher{Hopper: hopper, Conv: t.conv, Limiter: limiter, Sem: sem, Log: rt.log,
+		Now: clock.now, Lease: clock.sim(30 * time.Second)}
+	sched := &campaigns.Scheduler{Pool: rt.pool, Leader: leaderOf(schedulerLock), Log: rt.log, Now: clock.now,
+		Every: clock.real(5*time.Second, time.Second)}
+	// The reconciler's thresholds are real durations (the carrier client's
+	// time-out, how long Twilio takes to show a call): on an accelerated
+	// clock they are as many simulated seconds as real ones would be.
+	rec := &dialer.Reconciler{Conv: t.conv, Log: rt.log, Now: clock.now,
+		PendingAfter: clock.sim(time.Minute), InDoubtAfter: clock.sim(15 * time.Second), StaleAfter: clock.sim(30 * time.Minute)}
 	recLeader := leaderOf(dispatchLock)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })
