@@ -126,15 +126,15 @@ type AnswerResult struct {
 var invalidNumberCodes = map[int]bool{21211: true, 21214: true, 21217: true, 21614: true, 13224: true, 30006: true}
 
 // Attempt outcomes in which nobody answered: the only outcomes of a contact
-// whose customer could not be reached.
+// whose customer could not be reached. An SMS that was delivered and never
+// answered (no_response) is one of them.
 var unansweredOutcomes = map[string]bool{
-	"no_answer": true, "busy": true, "machine": true, "failed": true,
+	"no_answer": true, "busy": true, "machine": true, "failed": true, "no_response": true,
 	"undelivered": true, "not_placed": true, "canceled": true, "": true,
 }
 
-// Contact outcomes that end a contact without the customer, when no attempt
-// was answered by a person.
-var unreachableContactOutcomes = map[string]bool{"exhausted": true, "expired": true, "wrong_number": true, "failed": true}
+// neverSent are the outcomes of attempts that never reached the carrier.
+var neverSent = map[string]bool{"not_placed": true, "canceled": true, "": true}
 
 // CheckAnswers judges one job against what its customer said (facts, the
 // merged answers of every session of the contact) and how the contact went
@@ -417,12 +417,17 @@ func (c *checker) v16(attempts []AttemptRow, contactOutcome string) {
 		c.add("V16", "Customer number is a wrong number", 0, ev)
 		return
 	}
+	tried := false
 	for _, a := range attempts {
 		if !unansweredOutcomes[a.Outcome] {
 			return // someone answered
 		}
+		tried = tried || !neverSent[a.Outcome]
 	}
-	if len(attempts) == 0 && !unreachableContactOutcomes[contactOutcome] {
+	// A contact whose attempts never reached the carrier (none placed: the
+	// window never opened, the campaign was stopped) says nothing about the
+	// customer.
+	if !tried {
 		return
 	}
 	// A contact stopped for a reason that is not the customer's (opted out,

@@ -158,8 +158,15 @@ func TestCheckAnswers(t *testing.T) {
 		{name: "V16 invalid number", facts: surveys.Facts{}, outcome: "failed", attempts: []AttemptRow{
 			{ID: 1, Channel: "sms", Outcome: "undelivered", ErrorCode: 30006}},
 			want: []ansGot{{"V16", Low, 0, "Customer number is invalid (carrier error 30006)"}}},
-		{name: "V16 expired with no attempt", facts: surveys.Facts{}, outcome: "expired",
-			want: []ansGot{{"V16", Low, 0, "Customer unreachable: no attempt placed, contact expired"}}},
+		{name: "V16 an SMS delivered and never answered", facts: surveys.Facts{}, outcome: "exhausted", attempts: []AttemptRow{
+			{ID: 1, Channel: "voice", Outcome: "machine"}, {ID: 2, Channel: "sms", Outcome: "no_response"}},
+			want: []ansGot{{"V16", Low, 0, "Customer unreachable: 2 attempts, none answered (machine, no response)"}}},
+		// A contact the dialer never reached the carrier for (the window never
+		// opened before its deadline, the campaign stopped) says nothing about
+		// the customer.
+		{name: "V16 near miss: expired with no attempt", facts: surveys.Facts{}, outcome: "expired"},
+		{name: "V16 near miss: attempts never placed", facts: surveys.Facts{}, outcome: "expired", attempts: []AttemptRow{
+			{ID: 1, Channel: "voice", Outcome: "not_placed"}, {ID: 2, Channel: "voice", Outcome: "canceled"}}},
 		{name: "V16 near miss: answered then hung up", facts: surveys.Facts{}, outcome: "exhausted", attempts: []AttemptRow{
 			{ID: 1, Channel: "voice", Outcome: "no_answer"}, {ID: 2, Channel: "voice", Outcome: "hung_up", DurationS: 9}}},
 		{name: "V16 near miss: other carrier error", facts: surveys.Facts{}, outcome: "failed", attempts: []AttemptRow{

@@ -652,26 +652,59 @@ func (c *comparer) p1(metric string, mix map[int64]*mixed, estimate func(*mixed)
 	return out
 }
 
+// p2MinStratum is the fewest claims in a stratum for a provider's mean
+// there to count towards its peers' median (P2).
+const p2MinStratum = 5
+
+// providerMean is one provider's mean claim value in a stratum.
+type providerMean struct {
+	provider int64
+	mean     float64
+}
+
+// medianOfOthers is the median of the means of every provider but one.
+func medianOfOthers(ms []providerMean, provider int64) (float64, bool) {
+	var v []float64
+	for _, m := range ms {
+		if m.provider != provider {
+			v = append(v, m.mean)
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
 func sortPeers(ps []PeerValue) {
 	slices.SortFunc(ps, func(a, b PeerValue) int { return cmp.Compare(a.Provider, b.Provider) })
 }
 
-// costPerClaim is P2: the mean claim value (labour + parts) against the
-// peers' mean at the provider's own mix of (currency, category, kind). In
-// each stratum the peers' mean is the pooled mean of all other providers
-// there, and σ the pooled within-provider standard deviation of every
-// provider there. The provider's claims are put in standard units,
-// d = Σ (sum − n × peers' mean) / σ over its strata, divided by its jobs:
-// the mean distance from the peers in σ, comparable across currencies. The
+// costPerClaim is P2: the mean claim value (labour + parts) against what
+// its peers charge at the provider's own mix of (currency, category, kind).
+// In each stratum the peers' reference is the median of the other
+// providers' means there (those with at least p2MinStratum claims; the
+// pooled mean of all the others when none has): one provider that overcharges
+// heavily must not make every honest peer look cheap, as a pooled mean would.
+// σ is the pooled within-provider standard deviation of every provider in the
+// stratum. The provider's claims are put in standard units,
+// d = Σ (sum − n × reference) / σ over its strata, divided by its jobs: the
+// mean distance from the peers in σ, comparable across currencies. The
 // control statistic is z = d × √n (the spec's (mean − expected)/(σ/√n) when
-// there is one stratum); the provider is an outlier when |z| > P2Sigma and
-// n ≥ MinJobs. Value is d, its interval d ± z(confidence)/√n, Reference 0;
-// Detail holds the mean and the expected mean in each currency and z.
+// there is one stratum); the provider is an outlier when |z| > P2Sigma,
+// the mean distance is at least P2MinShift σ and n ≥ MinJobs. Value is d,
+// its interval d ± z(confidence)/√n, Reference 0; Detail holds the mean and
+// the expected mean in each currency and z.
 func (c *comparer) costPerClaim(strata []stratum) []ProviderStat {
 	type tot struct {
 		n, k       int64
 		sum, sumsq float64
 		within     float64 // Σ over providers of their sum of squared deviations
+		means      []providerMean
 	}
 	key := func(st stratum) string { return st.currency + "\x00" + st.category + "\x00" + st.kind }
 	totals := map[string]*tot{}
@@ -686,6 +719,9 @@ func (c *comparer) costPerClaim(strata []stratum) []ProviderStat {
 		t.sum += st.sum
 		t.sumsq += st.sumsq
 		t.within += math.Max(0, st.sumsq-st.sum*st.sum/float64(st.n))
+		if st.n >= p2MinStratum {
+			t.means = append(t.means, providerMean{st.provider, st.sum / float64(st.n)})
+		}
 	}
 	type acc struct {
 		n           int64
@@ -709,11 +745,14 @@ func (c *comparer) costPerClaim(strata []stratum) []ProviderStat {
 		if sigma <= 0 {
 			continue
 		}
-		peerMean := (t.sum - st.sum) / float64(peerN)
+		peerRef, ok := medianOfOthers(t.means, st.provider)
+		if !ok {
+			peerRef = (t.sum - st.sum) / float64(peerN)
+		}
 		a.n += st.n
-		a.d += (st.sum - float64(st.n)*peerMean) / sigma
+		a.d += (st.sum - float64(st.n)*peerRef) / sigma
 		a.sum[st.currency] += st.sum
-		a.expect[st.currency] += float64(st.n) * peerMean
+		a.expect[st.currency] += float64(st.n) * peerRef
 		a.count[st.currency] += st.n
 	}
 	var out []ProviderStat

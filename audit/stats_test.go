@@ -223,6 +223,17 @@ func TestProviderStatsP1OnSample(t *testing.T) {
 	if got := run.Outliers("P1"); !slices.Equal(got, []string{sample.OverReplacer}) {
 		t.Errorf("P1 outliers %v, want [%s]", got, sample.OverReplacer)
 	}
+	// Its dear claims make it the one cost outlier too; they must not make
+	// its honest peers look cheap (a pooled peer mean would: about −0.35 σ,
+	// z ≈ −27 on 60,000 jobs).
+	if got := run.Outliers("P2"); !slices.Equal(got, []string{sample.OverReplacer}) {
+		for _, s := range run.Stats {
+			if s.Metric == MetricCostPerClaim {
+				t.Logf("%-7s n=%5d d=%.3f %v", s.Provider, s.N, s.Value, s.Detail)
+			}
+		}
+		t.Errorf("P2 outliers %v, want [%s]", got, sample.OverReplacer)
+	}
 	for _, m := range []string{MetricPartsPerRepair, MetricExpensiveShare} {
 		s, ok := run.Stat("P-TINY", m)
 		if !ok || s.Outlier {
@@ -285,7 +296,7 @@ func TestProviderStatsP2(t *testing.T) {
 		w.jobs(t, stJobs{provider: p, n: 60, value: spread(100)})
 	}
 	w.jobs(t, stJobs{provider: "BAD", n: 60, value: spread(110)})
-	w.jobs(t, stJobs{provider: "NEAR", n: 60, value: spread(107)})
+	w.jobs(t, stJobs{provider: "NEAR", n: 60, value: spread(105)})
 	w.jobs(t, stJobs{provider: "SMALL", n: 5, value: func(int) float64 { return 130 }})
 	// Another currency is another stratum: dear dollars do not make anyone
 	// dear in yuan.
@@ -304,14 +315,16 @@ func TestProviderStatsP2(t *testing.T) {
 	// Within-provider sum of squares: 12 × (400+100+0+100+400) = 12000 for
 	// each of the six providers of 60 yuan jobs, SMALL none: σ² = 72000/(365−7).
 	sigma := math.Sqrt(72000.0 / 358)
-	peerMean := func(excl float64, n int) float64 {
-		return (4*60*100 + 60*110 + 60*107 + 5*130 - excl*float64(n)) / float64(365-n)
-	}
+	// The peers' reference is the median of the other providers' means (all
+	// have at least 5 claims): 100, 100, 100, 100, 105 and 130 for BAD (100),
+	// and 100, 100, 100, 100, 110 and 130 for NEAR (100). BAD's z is
+	// 10/(σ/√60) ≈ 5.5; NEAR's 5/(σ/√60) ≈ 2.7, a near miss.
+	peerMean := func(float64, int) float64 { return 100 }
 	for _, c := range []struct {
 		p    string
 		mean float64
 		n    int
-	}{{"BAD", 110, 60}, {"NEAR", 107, 60}} {
+	}{{"BAD", 110, 60}, {"NEAR", 105, 60}} {
 		s, _ := run.Stat(c.p, MetricCostPerClaim)
 		wantZ := (c.mean - peerMean(c.mean, c.n)) / (sigma / math.Sqrt(float64(c.n)))
 		if z := s.Detail["z"].(float64); !stNear(z, wantZ) || s.N != int64(c.n) {
@@ -327,21 +340,21 @@ func TestProviderStatsP2(t *testing.T) {
 	if got := w.providerFlags(t, ""); !slices.Equal(got, []string{"BAD P2 medium"}) {
 		t.Errorf("provider flags %v, want [BAD P2 medium]", got)
 	}
-	// Significant is not enough: BAD is about 0.6 σ dearer than its peers,
-	// which a minimum shift of 0.7 σ does not let through, and 0.5 σ does.
+	// Significant is not enough: BAD is about 0.7 σ dearer than its peers,
+	// which a minimum shift of 0.75 σ does not let through, and 0.65 σ does.
 	bad, _ := run.Stat("BAD", MetricCostPerClaim)
-	if bad.Value < 0.5 || bad.Value >= 0.7 {
-		t.Fatalf("BAD's shift is %.3f σ; the near miss below needs it between 0.5 and 0.7", bad.Value)
+	if bad.Value < 0.65 || bad.Value >= 0.75 {
+		t.Fatalf("BAD's shift is %.3f σ; the near miss below needs it between 0.65 and 0.75", bad.Value)
 	}
-	w.store.Config.P2MinShift = 0.7
+	w.store.Config.P2MinShift = 0.75
 	if r := w.compute(t); len(r.Outliers("P2")) != 0 {
 		got := r.Outliers("P2")
-		t.Errorf("with a minimum shift of 0.7 σ: P2 outliers %v, want none", got)
+		t.Errorf("with a minimum shift of 0.75 σ: P2 outliers %v, want none", got)
 	}
-	w.store.Config.P2MinShift = 0.5
+	w.store.Config.P2MinShift = 0.65
 	if r := w.compute(t); !slices.Equal(r.Outliers("P2"), []string{"BAD"}) {
 		got := r.Outliers("P2")
-		t.Errorf("with a minimum shift of 0.5 σ: P2 outliers %v, want [BAD]", got)
+		t.Errorf("with a minimum shift of 0.65 σ: P2 outliers %v, want [BAD]", got)
 	}
 }
 
