@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,6 +39,17 @@ func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
 
 func badInput(field, format string, args ...any) error {
 	return &InputError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkText refuses text Postgres cannot store (invalid UTF-8, NUL), so it
+// is named as bad input instead of failing in the database.
+func checkText(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if v := fields[i+1]; !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return badInput(fields[i], "is not valid UTF-8 text")
+		}
+	}
+	return nil
 }
 
 // The states of a flag.
@@ -227,6 +239,9 @@ func (q *flagQuery) where() string {
 
 // validate checks the filter and returns its sort key columns.
 func (f *Filter) validate() ([]string, error) {
+	if err := checkText("provider", f.Provider, "assignee", f.Assignee, "job", f.Job, "text", f.Text, "after", f.After); err != nil {
+		return nil, err
+	}
 	for _, st := range f.States {
 		if !slices.Contains(flagStates, st) {
 			return nil, badInput("state", "%q is not a state: %s", st, strings.Join(flagStates, ", "))
@@ -417,6 +432,9 @@ func (d *Decision) validate() error {
 	if len(d.Note) > maxNote {
 		return badInput("note", "longer than %d bytes", maxNote)
 	}
+	if err := checkText("note", d.Note); err != nil {
+		return err
+	}
 	if d.Amount != nil {
 		if d.Decision != Confirmed {
 			return badInput("amount", "only a confirmed finding charges an amount back")
@@ -429,6 +447,9 @@ func (d *Decision) validate() error {
 }
 
 func checkReason(r string) error {
+	if err := checkText("reason", r); err != nil {
+		return err
+	}
 	if strings.TrimSpace(r) == "" {
 		return badInput("reason", "required: say why")
 	}
@@ -442,7 +463,7 @@ func checkReviewer(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return badInput("reviewer", "required")
 	}
-	return nil
+	return checkText("reviewer", name)
 }
 
 // locked is a flag's workflow state, read under a row lock.
@@ -956,6 +977,9 @@ type Conflict struct {
 }
 
 func providerID(ctx context.Context, tx pgx.Tx, code string) (int64, error) {
+	if err := checkText("provider", code); err != nil {
+		return 0, err
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM providers WHERE code = $1`, code).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -973,6 +997,9 @@ func (s *Store) AddConflict(ctx context.Context, actor, reviewer, providerCode, 
 	if providerCode == "" {
 		return badInput("provider", "required")
 	}
+	if err := checkText("reason", reason); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		pid, err := providerID(ctx, tx, providerCode)
 		if err != nil {
@@ -989,6 +1016,9 @@ ON CONFLICT (reviewer, provider_id) DO UPDATE SET reason = EXCLUDED.reason`, rev
 
 // RemoveConflict lifts a conflict.
 func (s *Store) RemoveConflict(ctx context.Context, actor, reviewer, providerCode string) error {
+	if err := checkText("reviewer", reviewer); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		pid, err := providerID(ctx, tx, providerCode)
 		if err != nil {
@@ -1007,6 +1037,9 @@ func (s *Store) RemoveConflict(ctx context.Context, actor, reviewer, providerCod
 
 // Conflicts lists the reviewer's conflicts, or everyone's when reviewer is "".
 func (s *Store) Conflicts(ctx context.Context, reviewer string) ([]Conflict, error) {
+	if err := checkText("reviewer", reviewer); err != nil {
+		return nil, err
+	}
 	rows, err := s.Pool.Query(ctx, `
 SELECT c.reviewer, p.code, p.name, c.reason, c.created_at
 FROM reviewer_conflicts c JOIN providers p ON p.id = c.provider_id

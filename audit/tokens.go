@@ -101,6 +101,9 @@ func (s *Store) CreateToken(ctx context.Context, actor, name string, role Role) 
 
 // RevokeToken stops a token from working, at once.
 func (s *Store) RevokeToken(ctx context.Context, actor, name string) error {
+	if !tokenName.MatchString(name) {
+		return fmt.Errorf("no token named %q: %w", name, ErrNotFound)
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ var auditPeople = map[string]audit.Role{
 	"olga": audit.RoleOps, "rita": audit.RoleReadonly, "root": audit.RoleAdmin,
 }
 
-func setupAudit(t *testing.T) auditEnv {
+func setupAudit(t testing.TB) auditEnv {
 	t.Helper()
 	ctx := context.Background()
 	pool := testdb.New(t)
@@ -679,4 +680,64 @@ func TestAuditTokens(t *testing.T) {
 		AND actor IN ('admin', 'root') AND position($1 in details::text) = 0`, tk).Scan(&logged); err != nil || logged != 2 {
 		t.Errorf("token audit rows %d (%v), want 2", logged, err)
 	}
+}
+
+// Any request to the review API — any route, query, body and caller — gets
+// an answer under 500: bad input is named, never a server error.
+func FuzzAuditAPI(f *testing.F) {
+	e := setupAudit(f)
+	routes := []struct{ method, path string }{
+		{"GET", "/audit/flags"}, {"GET", "/audit/flags/%s"}, {"POST", "/audit/flags/claim-next"},
+		{"POST", "/audit/flags/decide"}, {"POST", "/audit/flags/%s/claim"}, {"POST", "/audit/flags/%s/decide"},
+		{"POST", "/audit/flags/%s/signoff"}, {"POST", "/audit/flags/%s/reopen"}, {"POST", "/audit/flags/%s/release"},
+		{"POST", "/audit/flags/%s/renew"}, {"GET", "/audit/conflicts"}, {"POST", "/audit/conflicts"},
+		{"DELETE", "/audit/conflicts"}, {"GET", "/audit/export/findings"}, {"GET", "/audit/scorecards"},
+		{"POST", "/audit/tokens"}, {"DELETE", "/audit/tokens/%s"},
+	}
+	people := []string{"ana", "ben", "olga", "rita", "root", ""}
+	f.Add(uint8(0), uint8(0), "", "state=open&rule=V1,V2&sort=due_at&order=desc&limit=10", "")
+	f.Add(uint8(5), uint8(0), "1", "", `{"decision":"confirmed","reason":"customer denied the visit"}`)
+	f.Add(uint8(3), uint8(1), "", "", `{"ids":[1,2,3],"decision":"cleared","reason":"r"}`)
+	f.Add(uint8(6), uint8(4), "1", "", `{"approve":true,"reason":"ok"}`)
+	f.Add(uint8(13), uint8(3), "", "format=csv&from=2026-01-01&to=2026-12-01&provider=P-SZA", "")
+	f.Add(uint8(11), uint8(0), "", "", `{"reviewer":"ana","provider":"P-SZA","reason":"family"}`)
+	f.Add(uint8(15), uint8(4), "", "", `{"name":"x","role":"reviewer"}`)
+	f.Add(uint8(1), uint8(2), "99999999999999999999", "", "")
+	f.Add(uint8(0), uint8(0), "", "limit=-1&offset=x&after=%ZZ&due_before=yesterday", "")
+	f.Fuzz(func(t *testing.T, route, who uint8, id, query, body string) {
+		rt := routes[int(route)%len(routes)]
+		path := rt.path
+		if strings.Contains(path, "%s") {
+			path = fmt.Sprintf(path, url.PathEscape(id))
+		}
+		if strings.IndexFunc(query, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+			return // not a request target a client sends; net/http refuses it before any handler
+		}
+		if query != "" {
+			path += "?" + query
+		}
+		u, err := url.Parse(e.url + "/api/v1" + path)
+		if err != nil {
+			return // not a request a client could send
+		}
+		req, err := http.NewRequest(rt.method, u.String(), strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if p := people[int(who)%len(people)]; p != "" {
+			req.Header.Set("Authorization", "Bearer "+e.tok[p])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("%s %s with body %q: %d %s", rt.method, path, body, resp.StatusCode, b)
+		}
+		if resp.StatusCode >= 400 && resp.StatusCode != http.StatusUnauthorized && !json.Valid(b) {
+			t.Fatalf("%s %s: %d with a body that is not JSON: %q", rt.method, path, resp.StatusCode, b)
+		}
+	})
 }
