@@ -15,11 +15,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,11 +49,24 @@ type Server struct {
 	AdminToken string
 	// Version is reported by the status endpoint.
 	Version string
+	// Now is the clock of the console; nil means time.Now.
+	Now func() time.Time
+
+	tmplOnce sync.Once
+	tmpl     map[string]*template.Template
+	tmplErr  error
 	// Gatherer serves /metrics (default prometheus.DefaultGatherer).
 	Gatherer prometheus.Gatherer
 	// Twilio, if set, serves Twilio's webhooks under /twilio/. They are
 	// authenticated by Twilio's request signature, not by a login.
 	Twilio http.Handler
+	// Bridge, if set with BridgeFrom (our E.164 number), lets a reviewer
+	// holding a flag call the customer back: the reviewer's phone rings and
+	// is joined to the customer's (twilio.Carrier implements it).
+	Bridge interface {
+		Bridge(ctx context.Context, from, agent, customer string) (string, error)
+	}
+	BridgeFrom string
 }
 
 var httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -82,7 +97,7 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	handle("GET /readyz", s.ready)
 	handle("GET /metrics", s.auth(promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP))
-	handle("GET /{$}", s.auth(s.status))
+	s.consoleRoutes(handle)
 	handle("GET /api/v1/status", s.auth(s.status))
 	handle("POST /api/v1/work-orders", s.allow(opsRoles, s.postWorkOrders))
 	handle("GET /api/v1/sources", s.auth(s.listSources))
@@ -120,6 +135,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.code = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the writer underneath, so a
+// streaming page (server-sent events) can flush.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) observe(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -222,7 +222,6 @@ func TestAuth(t *testing.T) {
 	routes := []struct {
 		method, path, body string
 	}{
-		{"GET", "/", ""},
 		{"GET", "/api/v1/status", ""},
 		{"GET", "/api/v1/sources", ""},
 		{"GET", "/metrics", ""},
@@ -842,7 +841,7 @@ func TestStatus(t *testing.T) {
 		providers[j["provider_code"].(string)] = true
 	}
 	kinds[jobs[0]["kind"].(string)]++ // crm.v2's copy of the first job
-	for _, path := range []string{"/api/v1/status", "/"} {
+	for _, path := range []string{"/api/v1/status"} {
 		st := get(path)
 		if fmt.Sprint(st.WorkOrders) != fmt.Sprint(kinds) {
 			t.Errorf("%s: work_orders %v, want %v", path, st.WorkOrders, kinds)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/huifang/huifang/audit"
 	"github.com/huifang/huifang/campaigns"
+	"github.com/huifang/huifang/web"
 	"github.com/huifang/huifang/workorders"
 	"github.com/huifang/huifang/workorders/sample"
 )
@@ -83,6 +84,23 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
+	// Console logins for the person trying the demo: an ops user and a
+	// reviewer, with passwords made for this run and shown only on the
+	// terminal.
+	logins := []struct {
+		user, display string
+		role          audit.Role
+		password      string
+	}{
+		{"ops", "Ops (demo)", audit.RoleOps, randomToken()[:16]},
+		{"reviewer", "Reviewer (demo)", audit.RoleReviewer, randomToken()[:16]},
+	}
+	for _, l := range logins {
+		if err := web.EnsureUser(ctx, rt.pool, l.user, l.display, l.role, "en", l.password); err != nil {
+			return err
+		}
+	}
+
 	token := c.getenv("HUIFANG_ADMIN_TOKEN")
 	generated := token == ""
 	if generated {
@@ -107,6 +125,7 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 	defer tel.close()
 	tel.conv.Now = clock.Now
 	tel.redisPrefix = c.getenv("HUIFANG_REDIS_PREFIX")
+	tel.callerID = "+15005550006"
 	names, err := demoCampaigns(ctx, rt, clock.Now())
 	if err != nil {
 		ln.Close()
@@ -125,6 +144,9 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 			return
 		}
 		fmt.Fprintf(out, "\nHuifang is running at http://%s/  (Ctrl-C stops it and everything it started)\n", bound)
+		// Shown once on the terminal for the person running the demo; never logged.
+		fmt.Fprintf(out, "Console logins for this run:  %s / %s   ·   %s / %s\n",
+			logins[0].user, logins[0].password, logins[1].user, logins[1].password)
 		if generated {
 			// Shown once on the terminal for the person running the demo; never logged.
 			fmt.Fprintf(out, "Demo API token for this run: %s\n", token)

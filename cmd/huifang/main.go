@@ -57,6 +57,7 @@ func init() {
 		"campaign":  {"manage campaigns (create | update | list | show | activate | pause | resume | complete | archive | preview)", campaignCmd},
 		"audit":     {"claim checks, the review queue and exports (run | flags | export | report | catalog | config | token | conflict)", auditCmd},
 		"bench":     {"run a benchmark (import)", benchCmd},
+		"user":      {"console users (add | passwd | list | disable | enable)", userCmd},
 		"twiliosim": {"run the Twilio simulator on its own (for load tests and trials)", twiliosimCmd},
 		"version": {"print the version", func(_ context.Context, c *cli, _ []string) error {
 			fmt.Fprintln(c.stdout, "huifang", version)

@@ -124,6 +124,10 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, o serveOptions) er
 	}
 	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: o.token, Version: version,
 		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}, Audit: aud}
+	if tel != nil && tel.callerID != "" {
+		// Click-to-call: a reviewer's phone rings, then the customer's.
+		srv.Bridge, srv.BridgeFrom = tel.carrier, tel.callerID
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -21,10 +21,14 @@ import (
 // telephony is the carrier side of a running server: the conversations,
 // the webhooks Twilio calls, and what must be closed at the end.
 type telephony struct {
-	conv   *dialer.Conversations
-	hooks  *twilio.Webhooks
-	sim    *twiliosim.Simulator // the demo's in-process simulator, or nil
-	closer func()
+	conv    *dialer.Conversations
+	carrier *twilio.Carrier
+	// callerID is the number a reviewer's click-to-call shows the customer
+	// (HUIFANG_CALLER_ID); "" turns click-to-call off.
+	callerID string
+	hooks    *twilio.Webhooks
+	sim      *twiliosim.Simulator // the demo's in-process simulator, or nil
+	closer   func()
 	// redisPrefix starts the Redis keys of pacing and call slots
 	// (HUIFANG_REDIS_PREFIX, default "huifang:"), so several deployments
 	// can share one Redis.
@@ -61,7 +65,11 @@ func twilioFromEnv(c *cli, rt *runtime) (*telephony, error) {
 		cfg.HTTP = hc
 		rt.log.Warn("Twilio's API is redirected: not for production", "to", api)
 	}
-	return newTelephony(rt, twilio.New(cfg), token, base)
+	tel, err := newTelephony(rt, twilio.New(cfg), token, base)
+	if err == nil {
+		tel.callerID = c.getenv("HUIFANG_CALLER_ID")
+	}
+	return tel, err
 }
 
 func newTelephony(rt *runtime, carrier *twilio.Carrier, authToken, base string) (*telephony, error) {
@@ -75,7 +83,7 @@ func newTelephony(rt *runtime, carrier *twilio.Carrier, authToken, base string) 
 	if _, err := publishShipped(context.Background(), conv.Surveys); err != nil {
 		return nil, err
 	}
-	return &telephony{conv: conv, hooks: hooks, closer: func() {}}, nil
+	return &telephony{conv: conv, carrier: carrier, hooks: hooks, closer: func() {}}, nil
 }
 
 // simulatedTelephony runs the demo against the in-process Twilio simulator,

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Console sessions live in Postgres. The browser holds a random 32-byte
+// token in the huifang_session cookie; the table holds only its SHA-256, so
+// reading the table does not let anyone in. A session ends after
+// sessionIdle without a request or sessionMax after login, whichever is
+// first, and at once when the user logs out, is disabled or has their
+// password changed.
+
+const (
+	sessionCookie = "huifang_session"
+	sessionIdle   = 12 * time.Hour
+	sessionMax    = 7 * 24 * time.Hour
+	// seenEvery is how often a session's last_seen_at is written: not on
+	// every request.
+	seenEvery = time.Minute
+)
+
+func withConsoleUser(ctx context.Context, u *consoleUser) context.Context {
+	return context.WithValue(ctx, consoleUserKey{}, u)
+}
+
+func sessionHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func randomToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// overTLS reports whether the browser reached us over HTTPS, directly or
+// through a proxy that says so.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// clientIP is the address of the request's peer (not X-Forwarded-For, which
+// the client controls).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// startSession creates a session for user id and sets its cookie.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID int64) error {
+	token, err := randomToken()
+	if err != nil {
+		return err
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	ua := r.UserAgent()
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	// Sweep the user's own dead sessions while we are here.
+	if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR last_seen_at <= $3)`,
+		userID, now, now.Add(-sessionIdle)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO sessions (id_sha256, user_id, csrf, created_at, last_seen_at, expires_at, user_agent, ip)
+VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`, sessionHash(token), userID, csrf, now, now.Add(sessionMax), ua, clientIP(r)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r),
+		MaxAge: int(sessionMax / time.Second),
+	})
+	return nil
+}
+
+// sessionLookupSQL finds a live session of an enabled user by the token's
+// hash ($1) at time $2 (seen since $3), noting the visit if the last was
+// before $4.
+const sessionLookupSQL = `
+WITH s AS (
+    SELECT s.id_sha256, s.csrf, s.last_seen_at, u.id, u.username, u.display_name, u.role, u.lang, coalesce(u.phone_e164, '') AS phone
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id_sha256 = $1 AND NOT u.disabled
+      AND s.expires_at > $2::timestamptz AND s.last_seen_at > $3::timestamptz
+), seen AS (
+    UPDATE sessions x SET last_seen_at = $2::timestamptz FROM s
+    WHERE x.id_sha256 = s.id_sha256 AND s.last_seen_at <= $4::timestamptz
+)
+SELECT id, username, display_name, role, lang, phone, csrf FROM s`
+
+// sessionUser reads the console session of a request: the user, if the
+// cookie names a live session of an enabled user.
+func (s *Server) sessionUser(r *http.Request) (*consoleUser, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil, false
+	}
+	var u consoleUser
+	now := s.now()
+	err = s.Pool.QueryRow(r.Context(), sessionLookupSQL, sessionHash(c.Value), now, now.Add(-sessionIdle), now.Add(-seenEvery)).
+		Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Lang, &u.Phone, &u.CSRF)
+	if err != nil {
+		if !errors.Is(err, pgx.ErrNoRows) {
+			s.Log.Error("console: session lookup", "err", err)
+		}
+		return nil, false
+	}
+	if u.DisplayName == "" {
+		u.DisplayName = u.Username
+	}
+	return &u, true
+}
+
+// endSession deletes the request's session and clears its cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if _, err := s.Pool.Exec(r.Context(), `DELETE FROM sessions WHERE id_sha256 = $1`, sessionHash(c.Value)); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: overTLS(r), MaxAge: -1})
+	return nil
+}
+
+// sessionHashOf is the hash of the request's session token, or nil.
+func sessionHashOf(r *http.Request) []byte {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return sessionHash(c.Value)
+	}
+	return nil
+}
