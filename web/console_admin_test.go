@@ -164,7 +164,7 @@ func TestConsoleUsersAdmin(t *testing.T) {
 	}
 
 	want := []string{
-		`console:root user.create {"lang": "zh-CN", "role": "reviewer", "phone": "+86*******8000", "display_name": "林"}`,
+		`console:root user.create {"lang": "zh-CN", "role": "reviewer", "phone": "+86138****8000", "display_name": "林"}`,
 		`console:lin console.login {"ip": "127.0.0.1"}`,
 		`console:root user.update {"role": {"to": "ops", "from": "reviewer"}, "display_name": {"to": "Lin Wei", "from": "林"}}`,
 		`console:root user.password {}`,

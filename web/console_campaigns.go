@@ -1491,10 +1491,7 @@ func shownPhone(p string, show bool) string {
 	if show || p == "" {
 		return p
 	}
-	if len(p) < 8 {
-		return strings.Repeat("•", len(p))
-	}
-	return p[:3] + strings.Repeat("•", len(p)-7) + p[len(p)-4:]
+	return audit.MaskPhone(p)
 }
 
 // isAdmin reports whether the request's user is an admin.

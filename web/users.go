@@ -261,7 +261,7 @@ RETURNING `+userColumns, username, f.DisplayName, string(f.Role), f.Lang, f.Phon
 			return fmt.Errorf("create user: %w", err)
 		}
 		return writeAudit(ctx, tx, now, actor, "user.create", username, map[string]any{
-			"display_name": f.DisplayName, "role": f.Role, "lang": f.Lang, "phone": maskPhone(f.Phone)})
+			"display_name": f.DisplayName, "role": f.Role, "lang": f.Lang, "phone": audit.MaskPhone(f.Phone)})
 	})
 	return u, err
 }
@@ -290,7 +290,7 @@ func (us *Users) Update(ctx context.Context, actor, username string, f UserField
 		note("display_name", before.DisplayName, f.DisplayName)
 		note("role", string(before.Role), string(f.Role))
 		note("lang", before.Lang, f.Lang)
-		note("phone", maskPhone(before.Phone), maskPhone(f.Phone))
+		note("phone", audit.MaskPhone(before.Phone), audit.MaskPhone(f.Phone))
 		if before.Phone != f.Phone && changes["phone"] == nil {
 			changes["phone"] = map[string]any{"changed": true}
 		}
@@ -392,17 +392,6 @@ func writeAudit(ctx context.Context, db interface {
 	_, err = db.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, $3, 'user', $4, $5)`,
 		at, actor, action, username, b)
 	return err
-}
-
-// maskPhone keeps a phone number's country code start and last four digits.
-func maskPhone(p string) string {
-	if len(p) <= 7 {
-		if p == "" {
-			return ""
-		}
-		return "…"
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
 // EnsureUser makes sure a user exists with this role, language and
