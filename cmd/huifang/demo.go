@@ -9,6 +9,7 @@ import (
 
 	"github.com/huifang/huifang/audit"
 	"github.com/huifang/huifang/campaigns"
+	"github.com/huifang/huifang/dialer/twiliosim"
 	"github.com/huifang/huifang/web"
 	"github.com/huifang/huifang/workorders"
 	"github.com/huifang/huifang/workorders/sample"
@@ -63,7 +64,7 @@ func demoCmd(ctx context.Context, c *cli, args []string) error {
 	// of the United States open within minutes, and retries and SMS
 	// reminders a day apart happen while one watches.
 	anchor := time.Now().UTC().Truncate(24 * time.Hour).Add(90 * time.Minute)
-	clock := newSimClock(anchor, *speed)
+	clock := twiliosim.AcceleratedFrom(anchor, *speed)
 	tm := timing{now: clock.Now, speed: *speed}
 
 	src, err := rt.wo.EnsureSource(ctx, "demo-sample", "file", workorders.Defaults{Region: "CN"})

@@ -11,44 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/huifang/huifang/audit"
+	"github.com/huifang/huifang/dialer/twiliosim"
 )
-
-// simClock is the demo's accelerated time: it reads anchor when the demo
-// starts and runs speed times faster than the wall clock. It drives Huifang's
-// background duties and the simulator alike (it is a twiliosim.Clock).
-type simClock struct {
-	anchor time.Time
-	start  time.Time // carries the monotonic reading time.Since uses
-	speed  float64
-}
-
-func newSimClock(anchor time.Time, speed float64) *simClock {
-	return &simClock{anchor: anchor.UTC(), start: time.Now(), speed: speed}
-}
-
-// Now is the demo's current time.
-func (c *simClock) Now() time.Time {
-	return c.anchor.Add(time.Duration(float64(time.Since(c.start)) * c.speed))
-}
-
-// Sleep waits for d of demo time.
-func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	real := time.Duration(float64(d) / c.speed)
-	if real <= 0 {
-		return nil
-	}
-	t := time.NewTimer(real)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // demoProgress reads the demo's campaigns' progress from the database.
 type demoProgress struct {
@@ -81,7 +45,7 @@ func (s snapshot) String() string {
 }
 
 // run prints the progress line every two seconds until ctx ends.
-func (p *demoProgress) run(ctx context.Context, out io.Writer, clock *simClock) {
+func (p *demoProgress) run(ctx context.Context, out io.Writer, clock twiliosim.Clock) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	last := ""

@@ -26,21 +26,27 @@ func RealClock() Clock { return Accelerated(1) }
 // clock, starting at the wall clock's now: with speed 1000 a 60-second ring
 // takes 60 ms and Now moves 1000 seconds per real second. speed must be
 // positive; values below 1 slow time down.
-func Accelerated(speed float64) Clock {
+func Accelerated(speed float64) Clock { return AcceleratedFrom(time.Now(), speed) }
+
+// AcceleratedFrom is Accelerated with Now starting at from instead of the
+// wall clock's now: the demo starts its day at 09:30 in China, whatever the
+// hour it is run.
+func AcceleratedFrom(from time.Time, speed float64) Clock {
 	if speed <= 0 {
 		speed = 1
 	}
-	return &scaledClock{start: time.Now(), speed: speed}
+	return &scaledClock{from: from.UTC(), start: time.Now(), speed: speed}
 }
 
 type scaledClock struct {
+	from  time.Time // the simulated time at start
 	start time.Time // carries the monotonic reading time.Since uses
 	speed float64
 }
 
 func (c *scaledClock) Now() time.Time {
 	elapsed := time.Since(c.start)
-	return c.start.Add(time.Duration(float64(elapsed) * c.speed)).UTC()
+	return c.from.Add(time.Duration(float64(elapsed) * c.speed))
 }
 
 func (c *scaledClock) Sleep(ctx context.Context, d time.Duration) error {
