@@ -11,7 +11,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -152,7 +151,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 		if j < 0 {
 			// A misspelt max_qty would silently default to 1 and flag honest
 			// claims, so unknown columns are refused, not ignored.
-			return nil, fmt.Errorf("%s:1: %w: unknown column %q (columns: %s)", file, workorders.ErrHeader, catalogClip(h), strings.Join(catalogColumns, ", "))
+			return nil, fmt.Errorf("%s:1: %w: unknown column %s (columns: %s)", file, workorders.ErrHeader, workorders.QuoteValue(h), strings.Join(catalogColumns, ", "))
 		}
 		if col[j] >= 0 {
 			return nil, fmt.Errorf("%s:1: %w: columns %d and %d both hold %s", file, workorders.ErrHeader, col[j]+1, i+1, h)
@@ -212,7 +211,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 			case utf8.RuneCountInString(s) > max:
 				bad(c, "is longer than "+strconv.Itoa(max)+" characters")
 				return ""
-			case catalogControl(s):
+			case workorders.HasControl(s):
 				bad(c, "contains control characters")
 				return ""
 			}
@@ -225,7 +224,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 			}
 			n, err := strconv.Atoi(s)
 			if err != nil || n < lo || n > hi {
-				bad(c, fmt.Sprintf("must be a whole number from %d to %d, not %s", lo, hi, catalogQuote(s)))
+				bad(c, fmt.Sprintf("must be a whole number from %d to %d, not %s", lo, hi, workorders.QuoteValue(s)))
 				return 0
 			}
 			return n
@@ -259,7 +258,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 				if cur == "" {
 					bad(colCurrency, "is required for a part")
 				} else {
-					bad(colCurrency, "must be an ISO 4217 code such as CNY or USD, not "+catalogQuote(cur))
+					bad(colCurrency, "must be an ISO 4217 code such as CNY or USD, not "+workorders.QuoteValue(cur))
 				}
 			}
 			if price == "" {
@@ -280,7 +279,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 			first := &models[i]
 			agree := func(c int, a, b string) {
 				if a != b {
-					bad(c, fmt.Sprintf("is %s here but %s on line %d for model %s", catalogQuote(b), catalogQuote(a), first.Line, catalogQuote(m.Code)))
+					bad(c, fmt.Sprintf("is %s here but %s on line %d for model %s", workorders.QuoteValue(b), workorders.QuoteValue(a), first.Line, workorders.QuoteValue(m.Code)))
 				}
 			}
 			agree(colCategory, first.Category, m.Category)
@@ -292,9 +291,9 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 		key := [2]string{m.Code, p.Code}
 		if prev, dup := partAt[key]; dup && m.Code != "" {
 			if p.Code == "" {
-				bad(colModel, fmt.Sprintf("model %s is listed without parts twice (line %d)", catalogQuote(m.Code), prev))
+				bad(colModel, fmt.Sprintf("model %s is listed without parts twice (line %d)", workorders.QuoteValue(m.Code), prev))
 			} else {
-				bad(colPartCode, fmt.Sprintf("part %s of model %s is already listed on line %d", catalogQuote(p.Code), catalogQuote(m.Code), prev))
+				bad(colPartCode, fmt.Sprintf("part %s of model %s is already listed on line %d", workorders.QuoteValue(p.Code), workorders.QuoteValue(m.Code), prev))
 			}
 		}
 
@@ -317,7 +316,7 @@ func ParseCatalog(file string, r io.Reader) ([]CatalogModel, error) {
 	for _, m := range models {
 		if at, ok := partAt[[2]string{m.Code, ""}]; ok && len(m.Parts) > 0 {
 			errs = addCatalogError(errs, &skipped, file, at, "part_code",
-				fmt.Sprintf("model %s is listed here without parts but has parts on line %d", catalogQuote(m.Code), m.Parts[0].Line))
+				fmt.Sprintf("model %s is listed here without parts but has parts on line %d", workorders.QuoteValue(m.Code), m.Parts[0].Line))
 		}
 	}
 	if len(errs) > 0 {
@@ -386,26 +385,6 @@ func catalogNumber(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
-}
-
-func catalogControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// quoteShort quotes a bad value for an error, cut to 40 characters so a huge
-// cell cannot flood a report.
-func catalogQuote(s string) string { return strconv.Quote(catalogClip(s)) }
-
-func catalogClip(s string) string {
-	if utf8.RuneCountInString(s) > 40 {
-		s = string([]rune(s)[:40]) + "…"
-	}
-	return s
 }
 
 // ImportCatalog reads a parts-list file and writes it: product models are

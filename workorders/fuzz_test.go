@@ -211,7 +211,7 @@ func checkOrder(t *testing.T, o Order, where string) {
 	fail := func(what string) { t.Fatalf("%s: valid order with %s: %+v", where, what, o) }
 	for _, s := range []string{o.ExternalID, o.Customer.ExternalID, o.Customer.Name, o.Customer.Address, o.Customer.Region,
 		o.Provider.Code, o.Provider.Name, o.Technician, o.Brand, o.ProductCategory, o.ProductModel, o.SerialNumber, o.Fault} {
-		if !utf8.ValidString(s) || hasControl(s) || s != strings.TrimSpace(s) {
+		if !utf8.ValidString(s) || HasControl(s) || s != strings.TrimSpace(s) {
 			fail("a field that is not clean text")
 		}
 	}
@@ -248,7 +248,7 @@ func checkOrder(t *testing.T, o Order, where string) {
 			fail("a bad claim line")
 		}
 		for _, s := range []string{p.Code, p.NameEN, p.NameZH} {
-			if !utf8.ValidString(s) || hasControl(s) {
+			if !utf8.ValidString(s) || HasControl(s) {
 				fail("a claim line that is not clean text")
 			}
 		}

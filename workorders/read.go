@@ -455,17 +455,17 @@ func (r *JSONRow) decodeParts(raw json.RawMessage, errs *[]FieldError) {
 // short and printable, else quoted and shortened, so that a hostile key can
 // neither flood a report nor put a NUL into the rejects table.
 func keyName(k string) string {
-	if k != "" && utf8.ValidString(k) && utf8.RuneCountInString(k) <= 64 && !hasControl(k) {
+	if k != "" && utf8.ValidString(k) && utf8.RuneCountInString(k) <= 64 && !HasControl(k) {
 		return k
 	}
-	return quote(k)
+	return QuoteValue(k)
 }
 
 // rowID is the external id a reader puts on a RowError: the row's own value
 // when it would pass validation, else "", for the same reason as keyName.
 func rowID(s string) string {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 128 || hasControl(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 128 || HasControl(s) {
 		return ""
 	}
 	return s

@@ -145,7 +145,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 		case utf8.RuneCountInString(s) > max:
 			bad(f, "is longer than "+strconv.Itoa(max)+" characters")
 			return ""
-		case hasControl(s):
+		case HasControl(s):
 			bad(f, "contains control characters")
 			return ""
 		}
@@ -160,7 +160,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 		o.Kind = Repair
 	case "":
 	default:
-		bad(FKind, "must be install or repair, not "+quote(k))
+		bad(FKind, "must be install or repair, not "+QuoteValue(k))
 	}
 
 	o.Customer.ExternalID = text(FCustomerID, 128, false)
@@ -170,7 +170,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 	if o.Customer.Region != "" && !isRegionCode(o.Customer.Region) {
 		// Sliced for a default phone region, a region like "广东" would fail the
 		// phone with a message about something else.
-		bad(FRegion, "must be an ISO 3166 code such as CN-GD, US-CA or CN, not "+quote(o.Customer.Region))
+		bad(FRegion, "must be an ISO 3166 code such as CN-GD, US-CA or CN, not "+QuoteValue(o.Customer.Region))
 		o.Customer.Region = ""
 	}
 
@@ -196,7 +196,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 
 	if tz := text(FTZ, 64, false); tz != "" {
 		if _, err := zoneCache.load(tz); err != nil {
-			bad(FTZ, "unknown IANA time zone "+quote(tz))
+			bad(FTZ, "unknown IANA time zone "+QuoteValue(tz))
 		} else {
 			o.Customer.TimeZone = tz
 		}
@@ -230,7 +230,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 	case "en", "en-us", "en_us", "en-gb", "english", "英文":
 		o.Customer.Lang = "en"
 	default:
-		bad(FLang, "must be zh-CN or en, not "+quote(l))
+		bad(FLang, "must be zh-CN or en, not "+QuoteValue(l))
 	}
 
 	if s := text(FCompletedAt, 40, true); s != "" {
@@ -278,7 +278,7 @@ func (v *Validator) Validate(r Row) (Order, []FieldError) {
 	case "extended", "延保":
 		o.WarrantyStatus = Extended
 	default:
-		bad(FWarrantyStatus, "must be in_warranty, out_of_warranty, extended or unknown, not "+quote(w))
+		bad(FWarrantyStatus, "must be in_warranty, out_of_warranty, extended or unknown, not "+QuoteValue(w))
 	}
 	o.WarrantyEndsOn = v.date(r, FWarrantyEndsOn, bad)
 	o.DeliveredOn = v.date(r, FDeliveredOn, bad)
@@ -330,22 +330,22 @@ func (v *Validator) part(rp RawPart, errs *[]FieldError) ClaimedPart {
 	switch {
 	case p.Code == "":
 		bad("code", "is required")
-	case len(p.Code) > 64 || hasControl(p.Code) || !utf8.ValidString(p.Code):
+	case len(p.Code) > 64 || HasControl(p.Code) || !utf8.ValidString(p.Code):
 		bad("code", "must be at most 64 printable characters")
 	}
 	p.NameEN = strings.TrimSpace(rp.NameEN)
 	p.NameZH = strings.TrimSpace(rp.NameZH)
-	if utf8.RuneCountInString(p.NameEN) > 64 || hasControl(p.NameEN) || !utf8.ValidString(p.NameEN) {
+	if utf8.RuneCountInString(p.NameEN) > 64 || HasControl(p.NameEN) || !utf8.ValidString(p.NameEN) {
 		bad("name_en", "must be at most 64 printable characters")
 	}
-	if utf8.RuneCountInString(p.NameZH) > 64 || hasControl(p.NameZH) || !utf8.ValidString(p.NameZH) {
+	if utf8.RuneCountInString(p.NameZH) > 64 || HasControl(p.NameZH) || !utf8.ValidString(p.NameZH) {
 		bad("name_zh", "must be at most 64 printable characters")
 	}
 	p.Quantity = 1
 	if q := strings.TrimSpace(rp.Quantity); q != "" {
 		n, err := strconv.Atoi(normalizeDigits(q))
 		if err != nil || n < 1 || n > 999 {
-			bad("quantity", "must be a whole number from 1 to 999, not "+quote(q))
+			bad("quantity", "must be a whole number from 1 to 999, not "+QuoteValue(q))
 		} else {
 			p.Quantity = n
 		}
@@ -384,7 +384,7 @@ func (v *Validator) date(r Row, f Field, bad func(Field, string)) time.Time {
 			return t
 		}
 	}
-	bad(f, "must be a date like 2026-03-31, not "+quote(s))
+	bad(f, "must be a date like 2026-03-31, not "+QuoteValue(s))
 	return time.Time{}
 }
 
@@ -407,7 +407,7 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errString("must be a time like 2026-03-31T14:05:00+08:00 or 2026-03-31 14:05, not " + quote(s))
+	return time.Time{}, errString("must be a time like 2026-03-31T14:05:00+08:00 or 2026-03-31 14:05, not " + QuoteValue(s))
 }
 
 type errString string
@@ -425,24 +425,24 @@ func ParseMoney(s string) (Money, error) {
 		s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(s, p), p))
 	}
 	if s == "" {
-		return 0, errString("must be an amount like 50 or 50.00, not " + quote(orig))
+		return 0, errString("must be an amount like 50 or 50.00, not " + QuoteValue(orig))
 	}
 	whole, frac, hasDot := strings.Cut(s, ".")
 	if strings.Contains(whole, ",") {
 		// Only thousands separators: a decimal comma ("12,50") must not become 1250.
 		if !groupedThousands(whole) {
-			return 0, errString("must be an amount like 1,234.50 (commas only between thousands), not " + quote(orig))
+			return 0, errString("must be an amount like 1,234.50 (commas only between thousands), not " + QuoteValue(orig))
 		}
 		whole = strings.ReplaceAll(whole, ",", "")
 	}
 	if whole == "" && frac == "" {
-		return 0, errString("must be an amount like 50 or 50.00, not " + quote(orig))
+		return 0, errString("must be an amount like 50 or 50.00, not " + QuoteValue(orig))
 	}
 	if whole == "" {
 		whole = "0"
 	}
 	if !isDigits(whole) || (hasDot && frac != "" && !isDigits(frac)) || len(frac) > 2 || len(whole) > 10 {
-		return 0, errString("must be an amount like 50 or 50.00, not " + quote(orig))
+		return 0, errString("must be an amount like 50 or 50.00, not " + QuoteValue(orig))
 	}
 	w, _ := strconv.ParseInt(whole, 10, 64)
 	var c int64
@@ -529,7 +529,9 @@ func isUpperASCII(s string) bool {
 	return true
 }
 
-func hasControl(s string) bool {
+// HasControl reports whether s holds a control character (a newline, a tab,
+// NUL …), which no one-line field of a user's file may contain.
+func HasControl(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) {
 			return true
@@ -538,9 +540,10 @@ func hasControl(s string) bool {
 	return false
 }
 
-// quote shows a bad value in an error, shortened so a huge cell cannot flood
-// a report.
-func quote(s string) string {
+// QuoteValue shows a bad value in an error, quoted and shortened to 40
+// characters so a huge cell cannot flood a report. Every parser of a user's
+// file uses it, so errors look alike.
+func QuoteValue(s string) string {
 	if utf8.RuneCountInString(s) > 40 {
 		r := []rune(s)
 		s = string(r[:40]) + "…"
