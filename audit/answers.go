@@ -389,7 +389,7 @@ func (c *checker) v6() {
 	if err != nil {
 		return
 	}
-	done := c.j.CompletedAt.In(location(c.j.TimeZone))
+	done := c.j.CompletedAt.In(surveys.Location(c.j.TimeZone))
 	y, m, day := done.Date()
 	doneDate := time.Date(y, m, day, 0, 0, 0, 0, time.UTC)
 	apart := int(d.Sub(doneDate).Hours() / 24)
@@ -467,21 +467,6 @@ func describeAttempts(attempts []AttemptRow, contactOutcome string) string {
 		n = "attempt"
 	}
 	return fmt.Sprintf("%d %s, none answered (%s)", len(attempts), n, strings.Join(parts, ", "))
-}
-
-var locations sync.Map // zone name → *time.Location
-
-// location loads a zone once; an unknown zone reads as UTC.
-func location(name string) *time.Location {
-	if l, ok := locations.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		l = time.UTC
-	}
-	locations.Store(name, l)
-	return l
 }
 
 // longDigits finds runs of seven or more digits (with spaces, dashes, dots or

@@ -662,7 +662,7 @@ func (q *Question) dateFromText(s string, at time.Time, job *Job) (Value, *Inval
 				if at.IsZero() {
 					return Value{}, invalid(ReasonNotADate, "%q needs the day it was sent", w)
 				}
-				t := at.In(location(job.TimeZone)).AddDate(0, 0, rel.days)
+				t := at.In(Location(job.TimeZone)).AddDate(0, 0, rel.days)
 				return Value{Kind: KindDate, Str: t.Format("2006-01-02")}, nil
 			}
 		}

@@ -123,7 +123,7 @@ func (j *Job) ServiceName(lang string) string {
 // LocalDate is the day the job was completed, in the customer's time zone
 // (UTC when the zone is unknown).
 func (j *Job) LocalDate() time.Time {
-	t := j.CompletedAt.In(location(j.TimeZone))
+	t := j.CompletedAt.In(Location(j.TimeZone))
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
@@ -186,9 +186,9 @@ func (j *Job) distinctParts() int {
 
 var locations sync.Map // zone name → *time.Location
 
-// location loads a zone once; an unknown zone reads as UTC rather than
+// Location loads a zone once; an unknown zone reads as UTC rather than
 // failing a call mid-survey (intake validates zones).
-func location(name string) *time.Location {
+func Location(name string) *time.Location {
 	if name == "" {
 		return time.UTC
 	}

@@ -123,7 +123,7 @@ func describeJob(j *Job) string {
 		parts = append(parts, fmt.Sprintf("%s ×%d", p.Code, p.Quantity))
 	}
 	s := fmt.Sprintf("%s: %s of %s %s %s, completed %s (%s)", j.ID, j.Kind, j.Brand, j.ProductName("en"), j.Model,
-		j.CompletedAt.In(location(j.TimeZone)).Format("2006-01-02 15:04"), j.TimeZone)
+		j.CompletedAt.In(Location(j.TimeZone)).Format("2006-01-02 15:04"), j.TimeZone)
 	if len(parts) > 0 {
 		s += ", claimed parts " + strings.Join(parts, ", ")
 	}
