@@ -253,7 +253,7 @@ func (c *checker) v2v3() {
 	}
 	if len(denied) > 0 {
 		lines, amount := c.linesOf(denied)
-		c.add("V2", fmt.Sprintf("Customer says no part was replaced (claimed: %s, %s)", partList(lines), c.j.money(amount)), amount,
+		c.add("V2", fmt.Sprintf("Customer says no part was replaced (claimed: %s, %s)", partNames(lines, ", "), c.j.money(amount)), amount,
 			&AnswerEvidence{Answers: c.latest(cited...), Lines: lines})
 	}
 	var other []string
@@ -266,7 +266,7 @@ func (c *checker) v2v3() {
 	}
 	if len(other) > 0 {
 		lines, amount := c.linesOf(other)
-		c.add("V3", fmt.Sprintf("Customer says the part replaced was not the %s (%s)", partNames(lines), c.j.money(amount)), amount,
+		c.add("V3", fmt.Sprintf("Customer says the part replaced was not the %s (%s)", partNames(lines, " or the "), c.j.money(amount)), amount,
 			&AnswerEvidence{Answers: c.latest(append([]string{surveys.FactPartReplaced}, cited...)...), Lines: lines})
 	}
 }
@@ -304,24 +304,15 @@ func partName(l ClaimLine) string {
 	return l.PartCode
 }
 
-func partNames(lines []ClaimLine) string {
+// partNames names the distinct parts of lines, joined by sep.
+func partNames(lines []ClaimLine, sep string) string {
 	var names []string
 	for _, l := range lines {
 		if n := partName(l); !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 	}
-	return strings.Join(names, " or the ")
-}
-
-func partList(lines []ClaimLine) string {
-	var names []string
-	for _, l := range lines {
-		if n := partName(l); !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, sep)
 }
 
 // V4: the customer paid more than the record says. On an in-warranty or
