@@ -51,12 +51,5 @@ func (c *Carrier) Bridge(ctx context.Context, from, agent, customer string) (str
 	p.SetTo(agent)
 	p.SetFrom(from)
 	p.SetTwiml(twiml)
-	call, err := c.rest.Api.CreateCall(p)
-	if err != nil {
-		return "", classify(err)
-	}
-	if call.Sid == nil {
-		return "", &dialer.CarrierError{Kind: dialer.Ambiguous, Msg: "Twilio answered without a call SID"}
-	}
-	return *call.Sid, nil
+	return c.createCall(p)
 }

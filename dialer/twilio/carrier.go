@@ -78,6 +78,12 @@ func (c *Carrier) PlaceCall(ctx context.Context, req dialer.CallRequest) (string
 		p.SetRecordingStatusCallback(req.RecordingCallback)
 		p.SetRecordingStatusCallbackMethod(http.MethodPost)
 	}
+	return c.createCall(p)
+}
+
+// createCall asks Twilio for a call and returns its SID, with Twilio's
+// errors classified; an answer without a SID leaves the call in doubt.
+func (c *Carrier) createCall(p *api.CreateCallParams) (string, error) {
 	call, err := c.rest.Api.CreateCall(p)
 	if err != nil {
 		return "", classify(err)
