@@ -104,9 +104,11 @@ type Target struct {
 	ContactID int64
 	// Pace, if set, is called after the attempt is written and just before
 	// the carrier is asked: dispatch waits there for the shared limiter's
-	// permit, so the pace holds where it matters, at the carrier. An error
-	// ends the attempt as not placed (it is retried, uncounted).
-	Pace func(ctx context.Context) error
+	// permit, so the pace holds where it matters, at the carrier. It
+	// returns the moment the request was let go by the limiter's clock,
+	// recorded as the attempt's requested_at (zero: this instance's clock).
+	// An error ends the attempt as not placed (it is retried, uncounted).
+	Pace func(ctx context.Context) (time.Time, error)
 }
 
 // Attempt is the outcome of starting one.
@@ -281,20 +283,23 @@ func (c *Conversations) Open(ctx context.Context, t Target) (Attempt, error) {
 	return Attempt{ID: s.attemptID, SessionID: s.id, State: "pending"}, nil
 }
 
-// pace waits for the target's permit; without one the attempt ends as not
-// placed.
-func (c *Conversations) pace(ctx context.Context, s *session, t Target) error {
+// pace waits for the target's permit and returns when the request was let
+// go; without a permit the attempt ends as not placed.
+func (c *Conversations) pace(ctx context.Context, s *session, t Target) (time.Time, error) {
 	if t.Pace == nil {
-		return nil
+		return c.now(), nil
 	}
-	err := t.Pace(ctx)
+	at, err := t.Pace(ctx)
 	if err == nil {
-		return nil
+		if at.IsZero() {
+			at = c.now()
+		}
+		return at, nil
 	}
 	if aerr := c.abandon(context.WithoutCancel(ctx), s.attemptID, "not_placed", "no pace permit: "+err.Error()); aerr != nil {
-		return errors.Join(err, aerr)
+		return time.Time{}, errors.Join(err, aerr)
 	}
-	return fmt.Errorf("attempt %d not placed: %w", s.attemptID, err)
+	return time.Time{}, fmt.Errorf("attempt %d not placed: %w", s.attemptID, err)
 }
 
 func attach(ctx context.Context, tx pgx.Tx, contactID, attemptID int64) error {
@@ -326,15 +331,17 @@ func (c *Conversations) Call(ctx context.Context, t Target) (Attempt, error) {
 	if t.Record {
 		req.RecordingCallback = urls.Recording
 	}
-	if err := c.pace(ctx, s, t); err != nil {
+	requested, err := c.pace(ctx, s, t)
+	if err != nil {
 		return Attempt{ID: s.attemptID, SessionID: s.id, State: "ended", Outcome: "not_placed"}, err
 	}
 	sid, perr := c.Carrier.PlaceCall(ctx, req)
-	return c.settlePlaced(ctx, s, sid, perr)
+	return c.settlePlaced(ctx, s, requested, sid, perr)
 }
 
-// settlePlaced records the carrier's answer to a create.
-func (c *Conversations) settlePlaced(ctx context.Context, s *session, sid string, perr error) (Attempt, error) {
+// settlePlaced records the carrier's answer to a create that was sent at
+// requested.
+func (c *Conversations) settlePlaced(ctx context.Context, s *session, requested time.Time, sid string, perr error) (Attempt, error) {
 	a := Attempt{ID: s.attemptID, SessionID: s.id}
 	now := c.now()
 	// A webhook may have arrived (and adopted the SID) before the create
@@ -343,8 +350,8 @@ func (c *Conversations) settlePlaced(ctx context.Context, s *session, sid string
 		a.State, a.CarrierSID = "placed", sid
 		_, err := c.Pool.Exec(ctx, `
 UPDATE attempts SET carrier_sid = COALESCE(carrier_sid, $2), placed_at = COALESCE(placed_at, $3),
-       state = CASE WHEN state = 'pending' THEN 'placed' ELSE state END
-WHERE id = $1`, s.attemptID, sid, now)
+       requested_at = $4, state = CASE WHEN state = 'pending' THEN 'placed' ELSE state END
+WHERE id = $1`, s.attemptID, sid, now, requested)
 		return a, err
 	}
 	var ce *CarrierError
@@ -357,7 +364,8 @@ WHERE id = $1`, s.attemptID, sid, now)
 	case Ambiguous:
 		a.State = "in_doubt"
 		_, err := c.Pool.Exec(ctx, `
-UPDATE attempts SET state = 'in_doubt', error_message = $2 WHERE id = $1 AND state = 'pending'`, s.attemptID, msg)
+UPDATE attempts SET state = 'in_doubt', error_message = $2, requested_at = $3 WHERE id = $1 AND state = 'pending'`,
+			s.attemptID, msg, requested)
 		c.log().Warn("attempt in doubt", "attempt", s.attemptID, "err", perr)
 		return a, errors.Join(perr, err)
 	default:
@@ -371,8 +379,9 @@ UPDATE attempts SET state = 'in_doubt', error_message = $2 WHERE id = $1 AND sta
 		a.State, a.Outcome = "ended", outcome
 		err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `
-UPDATE attempts SET state = 'ended', outcome = $2, error_code = NULLIF($3, 0), error_message = $4, ended_at = $5
-WHERE id = $1 AND state = 'pending'`, s.attemptID, outcome, code, msg, now); err != nil {
+UPDATE attempts SET state = 'ended', outcome = $2, error_code = NULLIF($3, 0), error_message = $4, ended_at = $5,
+       requested_at = $6
+WHERE id = $1 AND state = 'pending'`, s.attemptID, outcome, code, msg, now, requested); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `

@@ -280,7 +280,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, l campaigns.Live) (time.Durat
 		go func() {
 			defer d.placing.Done()
 			waited := false
-			permit := func(ctx context.Context) error {
+			permit := func(ctx context.Context) (time.Time, error) {
 				defer func() {
 					if !waited {
 						waited = true
@@ -323,11 +323,11 @@ func (d *Dispatcher) waitingFor(campaignID int64) *atomic.Int64 {
 
 // permit waits for one permit of the campaign's pace: it books the next
 // free one in the shared limiter and sleeps until it is due.
-func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int) error {
+func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int) (time.Time, error) {
 	for {
 		wait, ok, err := d.Limiter.Reserve(ctx, key, rate, 2*time.Second)
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
 		if !ok {
 			// Every permit of the next two seconds is booked already.
@@ -338,7 +338,7 @@ func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return ctx.Err()
+				return time.Time{}, ctx.Err()
 			case <-t.C:
 			}
 		}
@@ -350,20 +350,20 @@ func (d *Dispatcher) permit(ctx context.Context, key string, rate float64, _ int
 
 // admit is the last check before the carrier: at most the pace (rounded
 // down, at least one) in any one second across all instances, by Redis
-// TIME at the moment of sending.
-func (d *Dispatcher) admit(ctx context.Context, key string, rate float64) error {
+// TIME at the moment of sending. It returns that moment.
+func (d *Dispatcher) admit(ctx context.Context, key string, rate float64) (time.Time, error) {
 	limit := max(1, int(math.Floor(rate/paceMargin+1e-9)))
 	member := d.instanceID()
 	for {
-		wait, err := d.Limiter.Admit(ctx, key, limit, admitWindow, member)
+		wait, at, err := d.Limiter.Admit(ctx, key, limit, admitWindow, member)
 		if err != nil || wait == 0 {
-			return err
+			return at, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -393,7 +393,7 @@ func (d *Dispatcher) instanceID() string {
 // place starts one contact's attempt. The attempt row is written (and
 // attached to the contact) before the carrier is asked; what the carrier
 // answers settles it.
-func (d *Dispatcher) place(ctx context.Context, l campaigns.Live, c campaigns.Contact, permit func(context.Context) error) {
+func (d *Dispatcher) place(ctx context.Context, l campaigns.Live, c campaigns.Contact, permit func(context.Context) (time.Time, error)) {
 	def := l.Def
 	t := Target{
 		WorkOrderID: c.WorkOrderID, SurveyVersionID: l.SurveyVersionID, From: def.From[int(c.ID)%len(def.From)],

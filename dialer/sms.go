@@ -63,12 +63,13 @@ func (c *Conversations) Text(ctx context.Context, t Target) (Attempt, error) {
 	if err != nil {
 		return Attempt{}, fmt.Errorf("start SMS attempt %d: %w", s.attemptID, err)
 	}
-	if err := c.pace(ctx, s, t); err != nil {
+	requested, err := c.pace(ctx, s, t)
+	if err != nil {
 		_, _ = c.Pool.Exec(context.WithoutCancel(ctx), `UPDATE sms_messages SET status = 'unsent' WHERE id = $1`, m.id)
 		return Attempt{ID: s.attemptID, SessionID: s.id, State: "ended", Outcome: "not_placed"}, err
 	}
 	sid, serr := c.sendText(ctx, s, m)
-	return c.settlePlaced(ctx, s, sid, serr)
+	return c.settlePlaced(ctx, s, requested, sid, serr)
 }
 
 // sendText hands one queued text to the carrier and records its answer.

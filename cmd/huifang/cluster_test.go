@@ -265,31 +265,37 @@ func (cl *cluster) settled(timeout time.Duration) {
 	began := time.Now()
 	deadline := began.Add(timeout)
 	for {
-		var open int
+		// One statement, so one snapshot: read apart, the counts could
+		// straddle the enrolment's commit (no contact due, then 2,000
+		// contacts) and end the wait before any call.
+		var open, unsettled, contacts int
 		err := cl.pool.QueryRow(ctx, `
-SELECT count(*) FROM contacts WHERE state = 'dialing' OR (state = 'queued' AND next_at <= now())`).Scan(&open)
+SELECT (SELECT count(*) FROM contacts WHERE state = 'dialing' OR (state = 'queued' AND next_at <= now())),
+       (SELECT count(*) FROM attempts WHERE state <> 'ended'),
+       (SELECT count(*) FROM contacts)`).Scan(&open, &unsettled, &contacts)
 		if err != nil {
 			cl.t.Fatal(err)
 		}
-		var unsettled int
-		cl.pool.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE state <> 'ended'`).Scan(&unsettled)
-		var contacts int
-		cl.pool.QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&contacts)
 		if contacts > 0 && open == 0 && unsettled == 0 {
 			return
 		}
 		if time.Now().After(deadline) || contacts == 0 && time.Since(began) > time.Minute {
-			cl.mu.Lock()
-			var logs strings.Builder
-			for i, p := range cl.procs {
-				fmt.Fprintf(&logs, "--- instance %d ---\n%s", i, tail(p.logs.String(), 3000))
-			}
-			cl.mu.Unlock()
 			cl.t.Fatalf("after %s: %d contacts due or dialling, %d attempts not ended, %d contacts\n%s",
-				timeout, open, unsettled, contacts, logs.String())
+				timeout, open, unsettled, contacts, cl.logTails())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// logTails is the end of every instance's log, for a failure message.
+func (cl *cluster) logTails() string {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	var logs strings.Builder
+	for i, p := range cl.procs {
+		fmt.Fprintf(&logs, "--- instance %d ---\n%s", i, tail(p.logs.String(), 3000))
+	}
+	return logs.String()
 }
 
 func tail(s string, n int) string {
@@ -300,10 +306,10 @@ func tail(s string, n int) string {
 }
 
 // check verifies the run: every contact attempted as the policy says, no
-// call placed twice, no answer lost, and the pace held at the carrier.
-// With strictPace, the busiest one-second window at the carrier must not
-// exceed the pace.
-func (cl *cluster) check(def *campaigns.Definition, pace float64, strictPace bool) {
+// call placed twice, no answer lost, and the pace held by all instances
+// together. killed says an instance was killed during the run: the calls
+// it had let go but not yet recorded have no requested_at.
+func (cl *cluster) check(def *campaigns.Definition, pace float64, killed bool) {
 	t := cl.t
 	ctx := context.Background()
 	// 1. Every contact was enrolled and attempted, and each is where the
@@ -412,20 +418,27 @@ WHERE a.carrier_sid = $1 AND x.raw <> '' AND x.input_kind <> 'recording' ORDER B
 		t.Errorf("%d calls with answers lost or changed", lost)
 	}
 
-	// 4. The pace: in no one-second window did the calls reaching the
-	// carrier exceed it, all instances together.
+	// The calls as they reached the carrier.
 	cl.mu.Lock()
 	at := slices.Clone(cl.arrived)
 	cl.mu.Unlock()
 	if len(at) < 2 {
 		var states []string
-		r, _ := cl.pool.Query(ctx, `SELECT state || ':' || COALESCE(outcome, '') || ' ' || count(*) FROM contacts GROUP BY 1`)
-		for r != nil && r.Next() {
+		r, err := cl.pool.Query(ctx, `
+SELECT state || ':' || COALESCE(outcome, '') || CASE WHEN next_at > now() THEN ' later' ELSE '' END || ' ' || count(*)
+FROM contacts GROUP BY state, outcome, next_at > now() ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
 			var x string
-			r.Scan(&x)
+			if err := r.Scan(&x); err != nil {
+				t.Fatal(err)
+			}
 			states = append(states, x)
 		}
-		t.Fatalf("%d calls reached the carrier; contacts: %v", len(at), states)
+		r.Close()
+		t.Fatalf("%d calls reached the carrier; contacts: %v\n%s", len(at), states, cl.logTails())
 	}
 	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
 	busiestIn := func(w time.Duration) int {
@@ -438,16 +451,31 @@ WHERE a.carrier_sid = $1 AND x.raw <> '' AND x.input_kind <> 'recording' ORDER B
 		}
 		return most
 	}
+	// 4. The pace. Every call's requested_at is the moment the shared
+	// limiter let it go, by Redis TIME: one clock for all three instances,
+	// to the microsecond. In no one-second window of those moments may
+	// there be more calls than the pace.
+	byLimiter, unstamped := testdb.BusiestSecond(t, cl.pool)
+	if byLimiter > int(pace) {
+		t.Errorf("%d calls let go within one second, all instances together; the pace is %v/s", byLimiter, pace)
+	}
+	if unstamped > 0 && !killed || unstamped > int(pace) {
+		t.Errorf("%d calls reached the carrier without a requested_at", unstamped)
+	}
+	// At the carrier's door the same calls arrive after each instance's
+	// HTTP request and this process's reading of the clock, both subject
+	// to scheduling on a shared 2-core machine; those figures are logged.
 	busiest := busiestIn(time.Second)
-	// The arrival times are read in this test process, which also runs the
-	// simulator and the load balancer on the same 2 cores; its own
-	// scheduling delays a timestamp by up to some 15 ms. The pace is held to
-	// windows that much shorter than a second, and the exact figure logged.
-	const clockSlack = 15 * time.Millisecond
-	held := busiestIn(time.Second - clockSlack)
 	span := at[len(at)-1].Sub(at[0])
-	t.Logf("%d calls in %s (%.2f/s); busiest one-second window: %d", len(at), span.Round(time.Millisecond),
-		float64(len(at)-1)/span.Seconds(), busiest)
+	// The tightest span holding one call more than the pace: how much
+	// room the pace left at the carrier (it is over a second when none).
+	tightest := span
+	for i := int(pace); i < len(at); i++ {
+		tightest = min(tightest, at[i].Sub(at[i-int(pace)]))
+	}
+	t.Logf("busiest second as let go: %d calls (%d without requested_at); at the carrier: %d calls in %s (%.2f/s), busiest second %d, tightest span of %d calls %s",
+		byLimiter, unstamped, len(at), span.Round(time.Millisecond), float64(len(at)-1)/span.Seconds(),
+		busiest, int(pace)+1, tightest.Round(100*time.Microsecond))
 	// The pacing error over a steady minute (after the first 10 s).
 	if span > 75*time.Second {
 		from := at[0].Add(10 * time.Second)
@@ -459,9 +487,6 @@ WHERE a.carrier_sid = $1 AND x.raw <> '' AND x.input_kind <> 'recording' ORDER B
 		}
 		t.Logf("steady minute: %d calls, %.2f/s, pacing error %+.2f%%", in, float64(in)/60, (float64(in)/60/pace-1)*100)
 	}
-	if strictPace && held > int(pace) {
-		t.Errorf("%d calls reached the carrier within %v; the pace is %v/s", held, time.Second-clockSlack, pace)
-	}
 }
 
 // Three instances share one campaign of 2,000 contacts at 20 calls a second.
@@ -469,15 +494,15 @@ func TestClusterPacesOneCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about two minutes")
 	}
-	// Not parallel: the test measures the pace at the carrier to the
-	// millisecond, and a saturated machine delays requests unevenly.
+	// Not parallel: the pace at the carrier is measured and logged, and a
+	// saturated machine delays requests unevenly.
 	const pace = 20
 	cl, def := newCluster(t, pace)
 	for range 3 {
 		cl.start()
 	}
 	cl.settled(6 * time.Minute)
-	cl.check(def, pace, true)
+	cl.check(def, pace, false)
 }
 
 // The same with one instance killed mid-run (SIGKILL) and restarted: its
@@ -506,9 +531,7 @@ func TestClusterSurvivesAKilledInstance(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	cl.start()
 	cl.settled(8 * time.Minute)
-	// The issue asks this run for no duplicate call, no lost answer and
-	// nothing stuck. The pace is logged, not held to the call: a process
-	// starting on a 2-core machine delays other processes' requests on
-	// their way to the carrier, after Huifang let them go.
-	cl.check(def, pace, false)
+	// No duplicate call, no lost answer, nothing stuck, and the pace held
+	// across the kill and the restart.
+	cl.check(def, pace, true)
 }

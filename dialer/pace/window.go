@@ -42,16 +42,19 @@ return {wait, now}
 // permit keeps the pace, and Admit makes sure that a waiter that woke late
 // (a busy machine, an instance starting) never lets more than the pace
 // through in any one window.
-func (l *Limiter) Admit(ctx context.Context, key string, limit int, window time.Duration, member string) (time.Duration, error) {
+//
+// at is the Redis TIME of the check, to the microsecond: one clock for
+// every instance, so the moments admitted by all of them can be compared.
+func (l *Limiter) Admit(ctx context.Context, key string, limit int, window time.Duration, member string) (wait time.Duration, at time.Time, err error) {
 	if limit < 1 || window <= 0 {
-		return 0, fmt.Errorf("pace: admit %q: limit %d and window %v must be positive", key, limit, window)
+		return 0, time.Time{}, fmt.Errorf("pace: admit %q: limit %d and window %v must be positive", key, limit, window)
 	}
 	res, err := admitScript.Run(ctx, l.rdb, []string{windowKey(l.prefix, key)}, limit, window.Microseconds(), member).Int64Slice()
 	if err != nil {
-		return 0, interpretError("admit", key, err)
+		return 0, time.Time{}, interpretError("admit", key, err)
 	}
 	if len(res) != 2 {
-		return 0, fmt.Errorf("pace: admit %q: script returned %d values, want 2", key, len(res))
+		return 0, time.Time{}, fmt.Errorf("pace: admit %q: script returned %d values, want 2", key, len(res))
 	}
-	return time.Duration(res[0]) * time.Microsecond, nil
+	return time.Duration(res[0]) * time.Microsecond, time.UnixMicro(res[1]), nil
 }

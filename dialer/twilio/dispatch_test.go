@@ -282,6 +282,11 @@ func TestDispatchPauseAndResume(t *testing.T) {
 	if n := attempts(); n != len(jobs) {
 		t.Errorf("%d attempts, want one per contact (%d)", n, len(jobs))
 	}
+	// Every call carries the moment the limiter let it go, and no second
+	// of those moments holds more than the pace.
+	if busiest, unstamped := testdb.BusiestSecond(t, dr.pool); busiest > 10 || busiest == 0 || unstamped > 0 {
+		t.Errorf("busiest second by requested_at: %d calls (pace 10); %d calls without requested_at", busiest, unstamped)
+	}
 }
 
 // voice_then_sms with a customer who never answers: two calls (10:00,

@@ -235,3 +235,18 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	})
 	return rdb, prefix
 }
+
+// BusiestSecond returns the most calls requested of the carrier in any one
+// second (attempts.requested_at, by the pace limiter's clock) and how many
+// attempts reached the carrier without a requested_at.
+func BusiestSecond(t testing.TB, pool *pgxpool.Pool) (busiest, unstamped int) {
+	t.Helper()
+	err := pool.QueryRow(context.Background(), `
+SELECT COALESCE(max(n), 0), (SELECT count(*) FROM attempts WHERE carrier_sid IS NOT NULL AND requested_at IS NULL)
+FROM (SELECT count(*) OVER (ORDER BY requested_at RANGE BETWEEN CURRENT ROW AND '999999 microseconds' FOLLOWING) AS n
+      FROM attempts WHERE carrier_sid IS NOT NULL AND requested_at IS NOT NULL) w`).Scan(&busiest, &unstamped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return busiest, unstamped
+}
