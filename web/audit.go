@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,16 @@ func parseFilter(w http.ResponseWriter, q url.Values) (audit.Filter, bool) {
 			return f, false
 		}
 	}
-	f.States, f.Rules = list(q, "state"), list(q, "rule")
+	// Undecided flags unless asked otherwise, as the console's queue: the
+	// decided ones pile up, and a list of all of them is seldom what is
+	// wanted. state=all lists every state.
+	switch f.States = list(q, "state"); {
+	case len(f.States) == 0:
+		f.States = undecided
+	case slices.Equal(f.States, []string{"all"}):
+		f.States = nil
+	}
+	f.Rules = list(q, "rule")
 	for _, sv := range list(q, "severity") {
 		f.Severity = append(f.Severity, audit.Severity(sv))
 	}

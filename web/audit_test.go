@@ -405,6 +405,16 @@ func TestAuditBulkDecide(t *testing.T) {
 	if len(got) != 2 || got[0].ID != ids[0] || got[1].ID != ids[2] || got[0].State != "decided" || got[1].DecidedBy != "ben" {
 		t.Fatalf("bulk decided: %+v", got)
 	}
+	// The list holds undecided flags unless asked for all of them.
+	has := func(fs []flagView, id int64) bool {
+		return slices.ContainsFunc(fs, func(f flagView) bool { return f.ID == id })
+	}
+	if fs := decodeJSON[flagList](t, e.call(t, "ben", "GET", "/audit/flags?rule=V5&limit=500", "")).Flags; has(fs, ids[0]) || !has(fs, ids[1]) {
+		t.Errorf("default list: decided flag %d listed %v, undecided flag %d listed %v; want only the undecided", ids[0], has(fs, ids[0]), ids[1], has(fs, ids[1]))
+	}
+	if fs := decodeJSON[flagList](t, e.call(t, "ben", "GET", "/audit/flags?rule=V5&state=all&limit=500", "")).Flags; !has(fs, ids[0]) || !has(fs, ids[1]) {
+		t.Errorf("state=all: flags %d and %d listed %v and %v; want both", ids[0], ids[1], has(fs, ids[0]), has(fs, ids[1]))
+	}
 	// The keyset page after the first continues where it ended.
 	next := decodeJSON[flagList](t, e.call(t, "ben", "GET", "/audit/flags?rule=V5&sort=raised_at&limit=4&after="+list.Page.Next, ""))
 	if len(next.Flags) != 4 || next.Flags[0].ID <= list.Flags[3].ID {
