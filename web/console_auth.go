@@ -270,7 +270,7 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	now := s.now()
 
 	retry, key, err := s.loginThrottle(r, username, ip, now)

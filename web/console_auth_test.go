@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -429,6 +430,76 @@ func TestConsoleLoginThrottle(t *testing.T) {
 	}
 	if r := e.login(t, c, "mei", testPassword, "/"); r.code != http.StatusTooManyRequests || !strings.Contains(r.body, "from your address") {
 		t.Fatalf("after 20 failures from one address: %d", r.code)
+	}
+}
+
+// Behind a trusted load balancer the address limit counts the client's
+// address from X-Forwarded-For, not the balancer's; from any other peer the
+// header is ignored, and so are the entries a client wrote itself.
+func TestConsoleLoginThrottleBehindProxy(t *testing.T) {
+	for _, trust := range []bool{true, false} {
+		e := newAuthEnv(t)
+		if trust {
+			proxies, err := ParseTrustedProxies("10.0.0.0/8, 127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.s.TrustedProxies = proxies
+		}
+		if err := EnsureUser(context.Background(), e.pool, "mei", "Mei", audit.RoleOps, "en", testPassword); err != nil {
+			t.Fatal(err)
+		}
+		c := noFollow(t)
+		login := func(user, pw, forwarded string) result {
+			return do(t, c, "POST", e.ts.URL+"/login", url.Values{"username": {user}, "password": {pw}}, "X-Forwarded-For", forwarded)
+		}
+		// 20 failures from one client, across usernames, through two
+		// balancers (10.0.0.5 in front of the one at 127.0.0.1).
+		for i := range 20 {
+			login("user"+string(rune('a'+i)), "whatever12", "198.51.100.7, 10.0.0.5")
+		}
+		var ips []string
+		rows, err := e.pool.Query(context.Background(), `SELECT DISTINCT ip FROM login_failures ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var ip string
+			if err := rows.Scan(&ip); err != nil {
+				t.Fatal(err)
+			}
+			ips = append(ips, ip)
+		}
+		rows.Close()
+		other := login("mei", testPassword, "198.51.100.8").code
+		// A client at .7 writing an address of its own in front: the
+		// balancer appends .7, and .7 is what counts.
+		spoofed := login("mei", testPassword, "198.51.100.9, 198.51.100.7").code
+		if trust {
+			if !slices.Equal(ips, []string{"198.51.100.7"}) || other != http.StatusSeeOther || spoofed != http.StatusTooManyRequests {
+				t.Errorf("trusted proxy: failures recorded from %v; another client %d (want 303), spoofed header %d (want 429)", ips, other, spoofed)
+			}
+		} else if !slices.Equal(ips, []string{"127.0.0.1"}) || other != http.StatusTooManyRequests {
+			t.Errorf("no trusted proxy: failures recorded from %v (want the peer, 127.0.0.1); another forwarded address %d (want 429)", ips, other)
+		}
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.1.2.3/8 ,192.0.2.7,, ::ffff:192.0.2.8, fd00::/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "192.0.2.8/32", "fd00::/8"}
+	var strs []string
+	for _, p := range got {
+		strs = append(strs, p.String())
+	}
+	if !slices.Equal(strs, want) {
+		t.Errorf("parsed %v, want %v", strs, want)
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/8, proxy.internal"); err == nil || err.Error() != `entry 2, "proxy.internal": not an IP address or CIDR prefix` {
+		t.Errorf("a host name: %v", err)
 	}
 }
 

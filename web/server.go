@@ -18,6 +18,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,11 @@ type Server struct {
 		Bridge(ctx context.Context, from, agent, customer string) (string, error)
 	}
 	BridgeFrom string
+	// TrustedProxies are the load balancers and reverse proxies in front of
+	// the console (HUIFANG_TRUSTED_PROXIES). Behind them the login throttle
+	// counts failures per client address from X-Forwarded-For; from any
+	// other peer that header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 var httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{

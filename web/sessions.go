@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,14 +55,69 @@ func overTLS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
-// clientIP is the address of the request's peer (not X-Forwarded-For, which
-// the client controls).
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from: the peer's, or, when the
+// peer is one of TrustedProxies, the nearest address in X-Forwarded-For that
+// is not a trusted proxy (read from the right: the entries further left were
+// written by the client and prove nothing). The login throttle and the
+// sessions table use it.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a proxy we trust would not write this: stop at the last good hop
+		}
+		peer = a.Unmap()
+		if !s.trusted(peer) {
+			break
+		}
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies reads a comma-separated list of addresses and CIDR
+// prefixes (10.0.0.0/8, 192.0.2.7, fd00::/8). A bad entry is an error that
+// names it by position.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d, %q: not an IP address or CIDR prefix", i+1, item)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // startSession creates a session for user id and sets its cookie.
@@ -88,7 +146,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO sessions (id_sha256, user_id, csrf, created_at, last_seen_at, expires_at, user_agent, ip)
-VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`, sessionHash(token), userID, csrf, now, now.Add(sessionMax), ua, clientIP(r)); err != nil {
+VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`, sessionHash(token), userID, csrf, now, now.Add(sessionMax), ua, s.clientIP(r)); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

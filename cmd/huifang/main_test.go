@@ -262,6 +262,17 @@ func TestHelpDoesNotShowPasswords(t *testing.T) {
 	}
 }
 
+// A bad trusted-proxy list stops serve before anything starts, naming the
+// setting and the entry.
+func TestServeRefusesABadTrustedProxy(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := runCLI(t, []string{"HUIFANG_TRUSTED_PROXIES=10.0.0.0/8, lb.internal"}, "serve")
+	want := `trusted proxies (--trusted-proxies, HUIFANG_TRUSTED_PROXIES): entry 2, "lb.internal": not an IP address or CIDR prefix`
+	if code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("serve exited %d; stderr:\n%s\nwant it to say %s", code, errOut, want)
+	}
+}
+
 // demo --check runs both demo campaigns against the simulator to the end,
 // audits what the customers said, and passes only when every rule with
 // planted claims meets the audit's recall and precision targets; `audit

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -29,8 +30,14 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	cfg.addFlags(c, fs)
 	addr := fs.String("http-addr", c.envOr("HTTP_ADDR", "127.0.0.1:8080"), "listen address (env HTTP_ADDR)")
 	auditFile := fs.String("audit-config", c.getenv("HUIFANG_AUDIT_CONFIG"), "audit thresholds file, YAML (env HUIFANG_AUDIT_CONFIG; default DOMAIN.md's)")
+	proxyList := fs.String("trusted-proxies", c.getenv("HUIFANG_TRUSTED_PROXIES"),
+		"load balancers in front, comma-separated addresses or CIDR prefixes, whose X-Forwarded-For is believed (env HUIFANG_TRUSTED_PROXIES)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	proxies, err := web.ParseTrustedProxies(*proxyList)
+	if err != nil {
+		return fmt.Errorf("trusted proxies (--trusted-proxies, HUIFANG_TRUSTED_PROXIES): %w", err)
 	}
 	acfg, err := auditConfig(*auditFile)
 	if err != nil {
@@ -60,7 +67,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	aud := audit.NewStore(rt.pool)
 	aud.Config = acfg
-	return serve(ctx, rt, ln, serveOptions{token: token, tel: tel, audit: aud})
+	return serve(ctx, rt, ln, serveOptions{token: token, tel: tel, audit: aud, proxies: proxies})
 }
 
 // serveOptions is what differs between `serve` and `demo`.
@@ -77,6 +84,8 @@ type serveOptions struct {
 	// contacts (0: its default).
 	audit      *audit.Store
 	auditEvery time.Duration
+	// proxies are the load balancers whose X-Forwarded-For is believed.
+	proxies []netip.Prefix
 }
 
 // timing is the time the background duties run on: the wall clock in
@@ -123,7 +132,7 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, o serveOptions) er
 		aud = audit.NewStore(rt.pool)
 	}
 	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: o.token, Version: version,
-		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}, Audit: aud}
+		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}, Audit: aud, TrustedProxies: o.proxies}
 	if tel != nil && tel.callerID != "" {
 		// Click-to-call: a reviewer's phone rings, then the customer's.
 		srv.Bridge, srv.BridgeFrom = tel.carrier, tel.callerID
