@@ -1,7 +1,11 @@
 package twiliosim
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -281,6 +285,77 @@ func TestRecordPostsItsActionBeforeTheRecordingCallback(t *testing.T) {
 	}
 	equal(t, "recorded", steps, []string{words})
 	equal(t, "said", rec.Said(), []string{"Tell us after the tone.", "Thanks."})
+}
+
+// A recording's media is fetched as Twilio serves it: with the account's
+// credentials, as WAV with no extension or .wav (Range requests answered
+// with 206), its metadata with .json; without credentials, 401.
+func TestRecordingMediaIsFetchedWithTheAccountsCredentials(t *testing.T) {
+	t.Parallel()
+	sim, rc, base := setupAt(t, Options{Personas: map[string]Persona{customer: &Script{Responses: []Response{{Speech: "It leaks.", Digits: "#"}}}}})
+	a := newApp(t, sim.AuthToken())
+	a.twiml("/voice", `<Response><Record action="/recorded" maxLength="60" finishOnKey="#"/></Response>`)
+	a.twiml("/recorded", `<Response><Hangup/></Response>`)
+	placeCall(t, sim, rc, callParams(customer, a.URL("/voice")))
+	action := a.Requests("/recorded")
+	if len(action) != 1 {
+		t.Fatalf("%d record actions, want 1", len(action))
+	}
+	recURL, secs := action[0].Form.Get("RecordingUrl"), action[0].Form.Get("RecordingDuration")
+	get := func(url string, headers map[string]interface{}) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := rc.RequestHandler.Client.SendRequest(http.MethodGet, url, nil, headers)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	n, _ := strconv.Atoi(secs)
+	wantLen := 44 + n*8000*2
+	for _, u := range []string{recURL, recURL + ".wav"} {
+		resp, body := get(u, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/x-wav" || len(body) != wantLen ||
+			string(body[:4]) != "RIFF" || string(body[8:16]) != "WAVEfmt " || binary.LittleEndian.Uint32(body[24:28]) != 8000 {
+			t.Errorf("GET %s: %d %s, %d bytes (want %d: %d s at 8 kHz, 16-bit)", u, resp.StatusCode, resp.Header.Get("Content-Type"), len(body), wantLen, n)
+		}
+	}
+	resp, body := get(recURL+".wav", map[string]interface{}{"Range": "bytes=0-43"})
+	if resp.StatusCode != http.StatusPartialContent || len(body) != 44 || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 0-43/%d", wantLen) {
+		t.Errorf("range request: %d, %d bytes, Content-Range %q", resp.StatusCode, len(body), resp.Header.Get("Content-Range"))
+	}
+	resp, body = get(recURL+".json", nil)
+	var meta struct {
+		Sid      string `json:"sid"`
+		CallSid  string `json:"call_sid"`
+		Duration string `json:"duration"`
+		Status   string `json:"status"`
+	}
+	if err := json.Unmarshal(body, &meta); err != nil || resp.StatusCode != 200 || meta.Sid != action[0].Form.Get("RecordingSid") ||
+		meta.CallSid != action[0].Form.Get("CallSid") || meta.Duration != secs || meta.Status != "completed" {
+		t.Errorf("metadata: %d %+v (%v)", resp.StatusCode, meta, err)
+	}
+	// Without the account's credentials: 401, as Twilio's media URLs are
+	// when HTTP authentication of media is on.
+	plain, err := NewHTTPClient(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := plain.Get(recURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without credentials: %d, want 401", r.StatusCode)
+	}
+	if _, err := rc.RequestHandler.Client.SendRequest(http.MethodGet, recURL[:len(recURL)-4]+"ffff", nil, nil); err == nil {
+		t.Error("an unknown recording was served")
+	}
 }
 
 func TestRedirectResolvesRelativeURLs(t *testing.T) {

@@ -498,6 +498,7 @@ func (r *callRun) final() {
 		extra.Set("RecordingUrl", recURL)
 		extra.Set("RecordingSid", sid)
 		extra.Set("RecordingDuration", strconv.Itoa(secs))
+		s.addRecording(recording{sid: sid, callSid: c.sid, seconds: secs, created: answered, source: "OutboundAPI"})
 		if c.recordingURL != "" {
 			rec = &hook{kind: HookRecordingStatus, url: c.recordingURL, method: c.recordingMethod, status: "completed", to: c.to,
 				params: r.recordingParams(sid, recURL, secs, answered, "OutboundAPI")}

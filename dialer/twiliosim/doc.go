@@ -45,6 +45,11 @@
 //     (Status=completed hangs up, canceled cancels, Url/Twiml redirect);
 //   - Messages: create (To, From or MessagingServiceSid, Body,
 //     StatusCallback, ValidityPeriod), fetch, list (To, From, DateSent…).
+//   - Recordings: fetch the media of a recording the simulator made, as
+//     Twilio serves it with HTTP authentication of media on: WAV with no
+//     extension or .wav (silence of the recording's length, 8 kHz 16-bit
+//     mono; Range requests answered), the metadata with .json; .mp3 is not
+//     simulated.
 //
 // Errors use Twilio's codes: 21201/21213 missing To/From, 21211/21212 bad
 // To/From, 21205 bad or missing Url, 21220 redirecting a call not in

@@ -31,6 +31,13 @@ const fast = 1000
 // client pointed at it. Both close when the test ends.
 func setup(t *testing.T, opts Options) (*Simulator, *twilio.RestClient) {
 	t.Helper()
+	sim, rc, _ := setupAt(t, opts)
+	return sim, rc
+}
+
+// setupAt is setup that also returns the simulator's base URL.
+func setupAt(t *testing.T, opts Options) (*Simulator, *twilio.RestClient, string) {
+	t.Helper()
 	if opts.Speed == 0 && opts.Clock == nil {
 		opts.Speed = fast
 	}
@@ -45,7 +52,7 @@ func setup(t *testing.T, opts Options) (*Simulator, *twilio.RestClient) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, rc
+	return sim, rc, srv.URL
 }
 
 // request is one webhook the app received.

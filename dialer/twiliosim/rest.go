@@ -80,6 +80,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("POST "+acct+"/Messages.json", s.rest(OpCreateMessage, s.createMessage))
 	mux.Handle("GET "+acct+"/Messages.json", s.rest(OpListMessages, s.listMessages))
 	mux.Handle("GET "+acct+"/Messages/{file}", s.rest(OpFetchMessage, s.fetchMessage))
+	mux.Handle("GET "+acct+"/Recordings/{file}", s.authenticated(s.fetchRecording))
 	for _, p := range []string{"/Calls.json", "/Calls/{file}", "/Messages.json", "/Messages/{file}"} {
 		mux.Handle(acct+p, s.authenticated(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Code: 20004, Message: "Method not allowed"})

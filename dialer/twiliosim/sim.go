@@ -138,8 +138,9 @@ type Simulator struct {
 	msgs     map[string]*message
 	msgList  []*message
 	blocked  map[string]bool // optKey(customer, sender) → opted out
-	active   int             // calls and messages still running
-	idle     chan struct{}   // closed whenever active is zero
+	recs     map[string]recording
+	active   int           // calls and messages still running
+	idle     chan struct{} // closed whenever active is zero
 
 	srv *http.Server
 	url string
@@ -166,6 +167,7 @@ func New(opts Options) (*Simulator, error) {
 		calls:      map[string]*call{},
 		msgs:       map[string]*message{},
 		blocked:    map[string]bool{},
+		recs:       map[string]recording{},
 		idle:       make(chan struct{}),
 	}
 	close(s.idle)

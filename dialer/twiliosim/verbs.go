@@ -438,6 +438,7 @@ func (r *callRun) record(v element, docURL string) (*target, error) {
 	sid := newSid("RE")
 	secs := max(int((length+time.Second-1)/time.Second), 1)
 	r.addStep(Step{Verb: "Record", Speech: said, Digits: finished, RecordingSid: sid, Duration: secs})
+	r.s.addRecording(recording{sid: sid, callSid: r.c.sid, seconds: secs, created: r.s.clock.Now().Add(-length), source: "RecordVerb"})
 	recURL := "https://api.twilio.com/2010-04-01/Accounts/" + r.s.accountSID + "/Recordings/" + sid
 	extra := url.Values{}
 	extra.Set("RecordingUrl", recURL)
