@@ -162,5 +162,6 @@ func (s *Server) consoleRoutes(handle func(pattern string, h http.HandlerFunc)) 
 	s.dashboardPages(handle)
 	s.campaignPages(handle)
 	s.reviewPages(handle)
+	s.recordingPages(handle)
 	s.adminPages(handle)
 }

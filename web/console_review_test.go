@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/huifang/huifang/audit"
+	"github.com/huifang/huifang/dialer"
 	"github.com/huifang/huifang/dialer/twilio"
 	"github.com/huifang/huifang/dialer/twiliosim"
 	"github.com/huifang/huifang/internal/testdb"
@@ -38,6 +40,7 @@ type reviewWorld struct {
 	now   time.Time
 	v2    int64  // the V2 flag
 	phone string // the V2 job's customer's number
+	call  int64  // the V2 job's call (attempts.id), with a recording
 	v5    map[int64]int64
 }
 
@@ -138,6 +141,7 @@ VALUES ($1, 'voice', $2, '+862038001234', 'ended', 'completed', $3, $3, $4, $5, 
 		job, w.phone, at, at.Add(8*time.Second), at.Add(103*time.Second), rvAudio).Scan(&attempt); err != nil {
 		t.Fatal(err)
 	}
+	w.call = attempt
 	if err := w.pool.QueryRow(ctx, `
 INSERT INTO survey_sessions (attempt_id, work_order_id, survey_version_id, channel, lang, phone_e164, job, status, end_reason, opened_at)
 VALUES ($1, $2, $3, 'voice', 'en', $4, '{}', 'ended', 'completed', $5) RETURNING id`, attempt, job, version, w.phone, at).Scan(&session); err != nil {
@@ -394,7 +398,7 @@ func TestReviewClaimDecide(t *testing.T) {
 	r = w.get(t, ana, page)
 	rvWant(t, r, http.StatusOK, "customer says the compressor was not replaced",
 		"Did the technician replace the compressor of your refrigerator? Press 1 for yes, 2 for no.",
-		`<td class="raw"><code>2</code>`, "part_replaced =</span> no", `<audio controls preload="none" src="`+rvAudio+`">`,
+		`<td class="raw"><code>2</code>`, "part_replaced =</span> no", fmt.Sprintf(`<audio controls preload="none" src="/attempts/%d/recording">`, w.call),
 		`<dd id="customer-phone">`+htmlText(w.phone)+`</dd>`, "CMP-220", "1800.00", `id="decide-form"`, `id="yours"`)
 	// Another reviewer sees it masked, and a claim button, not the decision form.
 	masked := audit.MaskPhone(w.phone)
@@ -522,6 +526,126 @@ func TestReviewRoles(t *testing.T) {
 	ana := w.login(t, "ana", audit.RoleReviewer)
 	rvWant(t, w.get(t, ana, "/flags/999999"), http.StatusNotFound, "No such flag")
 	rvWant(t, w.get(t, ana, "/flags/abc"), http.StatusNotFound, "No such flag")
+}
+
+// A recording plays in the console through Huifang: fetched from the
+// carrier with the account's credentials (Range requests passed through),
+// for reviewers and admins only, each listen in the audit log.
+func TestReviewRecording(t *testing.T) {
+	w := newReviewWorld(t)
+	ctx := context.Background()
+	const customer = "+8613900003333"
+	sim, err := twiliosim.Start(twiliosim.Options{Speed: 2000, Personas: map[string]twiliosim.Persona{
+		customer: &twiliosim.Script{Responses: []twiliosim.Response{{Speech: "It still leaks.", Digits: "#"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	hc, err := twiliosim.NewHTTPClient(sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	carrier := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(), HTTP: hc})
+	// A real recording at the carrier: a call whose customer speaks after
+	// the tone.
+	app := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/xml")
+		if r.URL.Path == "/done" {
+			io.WriteString(rw, `<Response><Hangup/></Response>`)
+			return
+		}
+		io.WriteString(rw, `<Response><Record action="/done" maxLength="30" finishOnKey="#"/></Response>`)
+	}))
+	t.Cleanup(app.Close)
+	callSid, err := carrier.PlaceCall(ctx, dialer.CallRequest{To: customer, From: "+14155550100", URL: app.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rec, err := sim.WaitCall(wctx, callSid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recSid string
+	var secs int
+	for _, st := range rec.Steps {
+		if st.Verb == "Record" {
+			recSid, secs = st.RecordingSid, st.Duration
+		}
+	}
+	if recSid == "" || secs == 0 {
+		t.Fatalf("no recording made: %+v", rec.Steps)
+	}
+	recURL := "https://api.twilio.com/2010-04-01/Accounts/" + sim.AccountSID() + "/Recordings/" + recSid
+	if _, err := w.pool.Exec(ctx, `UPDATE attempts SET recording_sid = $2, recording_url = $3 WHERE id = $1`, w.call, recSid, recURL); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/attempts/%d/recording", w.call)
+	ana := w.login(t, "ana", audit.RoleReviewer)
+	fetch := func(c *http.Client, byteRange string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, w.ts.URL+path, nil)
+		if byteRange != "" {
+			req.Header.Set("Range", byteRange)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+
+	// Telephony off: the browser goes to the carrier's URL.
+	if resp, _ := fetch(ana, ""); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != recURL {
+		t.Fatalf("without a carrier: %d to %q, want 302 to the stored URL", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	w.s.Recordings = carrier
+	size := 44 + secs*8000*2
+	resp, body := fetch(ana, "")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/x-wav" || len(body) != size ||
+		string(body[:4]) != "RIFF" || resp.Header.Get("Cache-Control") != "private, no-store" {
+		t.Fatalf("recording: %d %s, %d bytes (want %d), Cache-Control %q", resp.StatusCode, resp.Header.Get("Content-Type"), len(body), size, resp.Header.Get("Cache-Control"))
+	}
+	resp, body = fetch(ana, "bytes=100-199")
+	if resp.StatusCode != http.StatusPartialContent || len(body) != 100 || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", size) {
+		t.Errorf("a range: %d, %d bytes, Content-Range %q", resp.StatusCode, len(body), resp.Header.Get("Content-Range"))
+	}
+	// Two listens logged, through the carrier's URL and through Huifang;
+	// the range later in the file belongs to the second.
+	var listens int
+	if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'recording.played' AND actor = 'ana' AND subject_id = $1`,
+		strconv.FormatInt(w.call, 10)).Scan(&listens); err != nil || listens != 2 {
+		t.Errorf("recording.played rows: %d (%v), want 2", listens, err)
+	}
+	// Ops and readonly users may not listen; nobody logged out may.
+	for _, role := range []audit.Role{audit.RoleOps, audit.RoleReadonly} {
+		if resp, body := fetch(w.login(t, "u-"+string(role), role), ""); resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), "RIFF") {
+			t.Errorf("%s: %d, want 403", role, resp.StatusCode)
+		}
+	}
+	if resp, _ := fetch(noFollow(t), ""); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+		t.Errorf("logged out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// No such attempt, an attempt without a recording, a bad id: 404.
+	var bare int64
+	if err := w.pool.QueryRow(ctx, `
+INSERT INTO attempts (work_order_id, channel, to_e164, from_e164, state, outcome)
+SELECT work_order_id, 'voice', to_e164, from_e164, 'ended', 'no_answer' FROM attempts WHERE id = $1 RETURNING id`, w.call).Scan(&bare); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fmt.Sprintf("/attempts/%d/recording", bare), "/attempts/999999/recording", "/attempts/x/recording"} {
+		rvWant(t, w.get(t, ana, p), http.StatusNotFound, "This attempt has no recording.")
+	}
+	// The carrier not giving it: 502, said in words.
+	if _, err := w.pool.Exec(ctx, `UPDATE attempts SET recording_sid = 'RE00000000000000000000000000000000' WHERE id = $1`, w.call); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := fetch(ana, ""); resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "The carrier did not give the recording") {
+		t.Errorf("unknown to the carrier: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestReviewCallBack(t *testing.T) {

@@ -68,6 +68,11 @@ type Server struct {
 		Bridge(ctx context.Context, from, agent, customer string) (string, error)
 	}
 	BridgeFrom string
+	// Recordings, if set, plays call recordings in the console through
+	// Huifang, fetched with the carrier account's credentials
+	// (twilio.Carrier implements it); unset, the console links to the
+	// carrier's URL.
+	Recordings Recordings
 	// TrustedProxies are the load balancers and reverse proxies in front of
 	// the console (HUIFANG_TRUSTED_PROXIES). Behind them the login throttle
 	// counts failures per client address from X-Forwarded-For; from any

@@ -133,6 +133,11 @@ func serve(ctx context.Context, rt *runtime, ln net.Listener, o serveOptions) er
 	}
 	srv := &web.Server{Pool: rt.pool, Redis: rt.redis, WorkOrders: rt.wo, Log: log, AdminToken: o.token, Version: version,
 		Twilio: tel.handler(), Campaigns: &campaigns.Store{Pool: rt.pool}, Audit: aud, TrustedProxies: o.proxies}
+	if tel != nil {
+		// Recordings play through Huifang, fetched with the account's
+		// credentials.
+		srv.Recordings = tel.carrier
+	}
 	if tel != nil && tel.callerID != "" {
 		// Click-to-call: a reviewer's phone rings, then the customer's.
 		srv.Bridge, srv.BridgeFrom = tel.carrier, tel.callerID

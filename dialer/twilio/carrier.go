@@ -33,6 +33,9 @@ type Config struct {
 // by ctx.
 type Carrier struct {
 	rest *twiliogo.RestClient
+	// For the requests twilio-go does not make: recording media.
+	http         *http.Client
+	account, key string
 }
 
 var _ dialer.Carrier = (*Carrier)(nil)
@@ -45,7 +48,8 @@ func New(cfg Config) *Carrier {
 	}
 	c := &client.Client{Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: hc}
 	c.SetAccountSid(cfg.AccountSID)
-	return &Carrier{rest: twiliogo.NewRestClientWithParams(twiliogo.ClientParams{Client: c})}
+	return &Carrier{rest: twiliogo.NewRestClientWithParams(twiliogo.ClientParams{Client: c}),
+		http: hc, account: cfg.AccountSID, key: cfg.AuthToken}
 }
 
 // PlaceCall implements dialer.Carrier.
