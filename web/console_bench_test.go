@@ -69,7 +69,8 @@ func BenchmarkConsolePages(b *testing.B) {
 	type page struct {
 		name, path, token string
 	}
-	pages := []page{{"dashboard", "/", ""}, {"providers", "/providers", ""}, {"queue-api", "/api/v1/audit/flags", "bench-admin-token"}}
+	pages := []page{{"dashboard", "/", ""}, {"providers", "/providers", ""}, {"queue-api", "/api/v1/audit/flags", "bench-admin-token"},
+		{"jobs-last4", "/jobs?q=1234", ""}}
 	if code, _ := benchGet(b, client, ts.URL+"/queue", ""); code == http.StatusOK {
 		pages = append(pages, page{"queue", "/queue", ""})
 	} else {
@@ -80,10 +81,14 @@ func BenchmarkConsolePages(b *testing.B) {
 		// the templates, and the first /providers computes the scorecards
 		// the following requests get from memory.
 		t0 := time.Now()
-		if code, body := benchGet(b, client, ts.URL+p.path, p.token); code != http.StatusOK {
+		code, body := benchGet(b, client, ts.URL+p.path, p.token)
+		if code != http.StatusOK {
 			b.Fatalf("GET %s = %d:\n%.500s", p.path, code, body)
 		}
 		b.Logf("first GET %s: %s", p.path, time.Since(t0).Round(time.Millisecond))
+		if strings.HasPrefix(p.path, "/jobs") {
+			b.Logf("%s shows %d jobs on its first page", p.path, strings.Count(body, `<tr id="job-`))
+		}
 		if p.name == "providers" {
 			b.ReportMetric(float64(time.Since(t0).Milliseconds()), "providers-cold-ms")
 		}
