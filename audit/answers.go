@@ -491,8 +491,8 @@ const (
 
 // RunAnswerChecks checks finished campaign contacts that no run has checked
 // yet, at most limit of them (limit <= 0: all), in batches. Each batch is one
-// transaction: it claims its contacts in audit_contact_checked (so two
-// instances never check one contact twice and a contact is checked once
+// transaction: it claims its contacts by setting contacts.audited_at (so
+// two instances never check one contact twice and a contact is checked once
 // however often this runs), loads the jobs, attempts, sessions and answers
 // of the whole batch in a few queries, and raises the findings. The counts
 // returned are of committed batches.
@@ -622,25 +622,25 @@ func (r *answerRunner) definition(ctx context.Context, tx pgx.Tx, id int64) (*su
 }
 
 // claimContactsSQL takes up to $1 finished, unchecked contacts after id $2
-// and marks them checked. Rows another run holds are skipped; a contact
-// another run checked and committed meanwhile is dropped by the conflict, so
-// only what RETURNING gives is this run's.
+// and marks them checked at $3. They are found by contacts_unaudited_idx,
+// which holds only finished contacts not yet checked, so a run with nothing
+// new reads nothing. Rows another run holds are skipped, and a contact
+// another run checked and committed meanwhile no longer matches when its
+// lock is taken: only what the UPDATE returns is this run's.
 const claimContactsSQL = `
 WITH picked AS (
     SELECT c.id FROM contacts c
-    WHERE c.id > $2 AND c.state = 'done'
-      AND NOT EXISTS (SELECT 1 FROM audit_contact_checked k WHERE k.contact_id = c.id)
+    WHERE c.id > $2 AND c.state = 'done' AND c.audited_at IS NULL
     ORDER BY c.id
     LIMIT $1
     FOR NO KEY UPDATE OF c SKIP LOCKED
-), ins AS (
-    INSERT INTO audit_contact_checked (contact_id, checked_at)
-    SELECT id, $3 FROM picked
-    ON CONFLICT (contact_id) DO NOTHING
-    RETURNING contact_id
+), marked AS (
+    UPDATE contacts c SET audited_at = $3
+    FROM picked p WHERE c.id = p.id AND c.audited_at IS NULL
+    RETURNING c.id
 )
 SELECT (SELECT count(*) FROM picked), COALESCE((SELECT max(id) FROM picked), 0),
-       COALESCE((SELECT array_agg(contact_id ORDER BY contact_id) FROM ins), '{}')`
+       COALESCE((SELECT array_agg(id ORDER BY id) FROM marked), '{}')`
 
 // The queries of a batch take its contact ids ($1) and their range ($2,
 // $3): contacts are claimed in id order, and the range keeps the planner on

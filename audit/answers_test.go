@@ -580,7 +580,7 @@ func TestRunAnswerChecks(t *testing.T) {
 		t.Fatalf("second run %+v %v, want nothing", again, err)
 	}
 	var checked, raised int
-	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_contact_checked),
+	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM contacts WHERE audited_at IS NOT NULL),
 		(SELECT count(*) FROM audit_log WHERE action = 'flag.raise')`).Scan(&checked, &raised); err != nil || checked != 7 || raised != len(want) {
 		t.Fatalf("checked %d raised %d (%v), want 7 and %d", checked, raised, err, len(want))
 	}
@@ -649,7 +649,7 @@ SELECT work_order_id, id, 'voice', phone_e164, '+8610000000', 'ended', 'no_answe
 		flags += runs[i].Flags
 	}
 	var checked, v16 int
-	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_contact_checked),
+	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM contacts WHERE audited_at IS NOT NULL),
 		(SELECT count(*) FROM flags WHERE rule = 'V16')`).Scan(&checked, &v16); err != nil {
 		t.Fatal(err)
 	}
