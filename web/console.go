@@ -123,7 +123,11 @@ func (s *Server) page(roles []audit.Role, h http.HandlerFunc) http.HandlerFunc {
 			s.refuse(w, r, "csrf.crossorigin")
 			return
 		}
-		u, ok := s.sessionUser(r)
+		u, ok, err := s.sessionUser(r)
+		if err != nil {
+			s.unavailable(w, r)
+			return
+		}
 		if !ok {
 			next := r.URL.RequestURI()
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)

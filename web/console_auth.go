@@ -61,6 +61,8 @@ func init() {
 		"nav.me":            "My settings",
 		"login.lang":        "Language",
 		"error.internal":    "Something went wrong on our side. Try again.",
+		"unavailable.title": "Try again in a moment",
+		"unavailable.text":  "Huifang cannot reach its database just now, so it cannot check your login. Try again in a moment.",
 		"login.throttledIP": "Too many failed logins from your address. Try again after",
 	})
 	addMessages("zh-CN", map[string]string{
@@ -92,6 +94,8 @@ func init() {
 		"nav.me":            "我的设置",
 		"login.lang":        "语言",
 		"error.internal":    "服务器出错，请重试。",
+		"unavailable.title": "请稍后再试",
+		"unavailable.text":  "系统暂时无法连接数据库，无法核对您的登录。请稍后再试。",
 		"login.throttledIP": "您的地址登录失败次数过多，请在此时间之后再试：",
 	})
 }
@@ -237,7 +241,7 @@ type loginData struct {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if _, ok := s.sessionUser(r); ok {
+	if _, ok, _ := s.sessionUser(r); ok {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}

@@ -532,3 +532,53 @@ func TestConsoleSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+// With Postgres gone, a login that cannot be checked is a 503 that says
+// so, not a trip to the login page or a 401 that blames the token.
+func TestLoginCheckWithPostgresDown(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := audit.NewStore(pool)
+	s := &Server{Pool: pool, WorkOrders: &workorders.Store{Pool: pool}, Audit: st, Log: slog.New(slog.DiscardHandler)}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	browser := consoleLogin(t, ts, pool, "mei", audit.RoleReviewer)
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	token, err := st.CreateToken(ctx, "test", "script", audit.RoleReadonly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, browser, "GET", ts.URL+"/queue", nil); r.code != http.StatusOK {
+		t.Fatalf("before: console %d", r.code)
+	}
+	if r := do(t, noFollow(t), "GET", ts.URL+"/api/v1/audit/flags", nil, "Authorization", "Bearer "+token); r.code != http.StatusOK {
+		t.Fatalf("before: API %d", r.code)
+	}
+
+	pool.Close()
+	req, _ := http.NewRequest("GET", ts.URL+"/queue", nil)
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" ||
+		!strings.Contains(string(body), "cannot reach its database") {
+		t.Errorf("console with Postgres down: %d, Retry-After %q\n%.400s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if r := do(t, noFollow(t), "GET", ts.URL+"/api/v1/audit/flags", nil, "Authorization", "Bearer "+token); r.code != http.StatusServiceUnavailable ||
+		!strings.Contains(r.body, "the token could not be checked") {
+		t.Errorf("API with Postgres down: %d %s", r.code, r.body)
+	}
+	// What needs no database is answered as before.
+	if r := do(t, noFollow(t), "GET", ts.URL+"/api/v1/audit/flags", nil); r.code != http.StatusUnauthorized {
+		t.Errorf("API without a token: %d, want 401", r.code)
+	}
+	if r := do(t, noFollow(t), "GET", ts.URL+"/queue", nil); r.code != http.StatusSeeOther {
+		t.Errorf("console without a cookie: %d, want 303 to the login page", r.code)
+	}
+}

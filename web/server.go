@@ -127,8 +127,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/twilio/", s.observeTwilio(s.Twilio))
 	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.identify(r); !ok {
-			unauthorised(w)
+		if _, ok, err := s.identify(r); !ok {
+			notAuthenticated(w, err)
 			return
 		}
 		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
@@ -218,27 +218,39 @@ func identityOf(r *http.Request) audit.Identity {
 // identify reads the bearer token: the static admin token, or an API token
 // when Audit is set. Only a hash of an API token is compared, so neither
 // path's timing tells how much of a guess was right.
-func (s *Server) identify(r *http.Request) (audit.Identity, bool) {
+func (s *Server) identify(r *http.Request) (audit.Identity, bool, error) {
 	const prefix = "Bearer "
 	h := r.Header.Get("Authorization")
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
-		return audit.Identity{}, false
+		return audit.Identity{}, false, nil
 	}
 	tok := h[len(prefix):]
 	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
-		return audit.Identity{Name: adminName, Role: audit.RoleAdmin}, true
+		return audit.Identity{Name: adminName, Role: audit.RoleAdmin}, true, nil
 	}
 	if s.Audit == nil {
-		return audit.Identity{}, false
+		return audit.Identity{}, false, nil
 	}
 	id, err := s.Audit.Authenticate(r.Context(), tok)
-	if err != nil {
-		if !errors.Is(err, audit.ErrBadToken) {
-			s.Log.Error("http: authenticate", "err", err)
-		}
-		return audit.Identity{}, false
+	if errors.Is(err, audit.ErrBadToken) {
+		return audit.Identity{}, false, nil
 	}
-	return id, true
+	if err != nil {
+		s.Log.Error("http: authenticate", "err", err)
+		return audit.Identity{}, false, err
+	}
+	return id, true, nil
+}
+
+// notAuthenticated answers a request identify let through: 503 when the
+// token could not be checked, 401 when there is none or it is not valid.
+func notAuthenticated(w http.ResponseWriter, err error) {
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "the token could not be checked: the database did not answer; try again")
+		return
+	}
+	unauthorised(w)
 }
 
 // auth lets any authenticated caller through, with their identity in the
@@ -249,9 +261,9 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc { return s.allow(anyR
 // answering 401 to the unauthenticated and 403 to the others.
 func (s *Server) allow(roles []audit.Role, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := s.identify(r)
+		id, ok, err := s.identify(r)
 		if !ok {
-			unauthorised(w)
+			notAuthenticated(w, err)
 			return
 		}
 		if !slices.Contains(roles, id.Role) {

@@ -176,26 +176,38 @@ WITH s AS (
 SELECT id, username, display_name, role, lang, phone, csrf FROM s`
 
 // sessionUser reads the console session of a request: the user, if the
-// cookie names a live session of an enabled user.
-func (s *Server) sessionUser(r *http.Request) (*consoleUser, bool) {
+// cookie names a live session of an enabled user. An error means the
+// session could not be checked (Postgres did not answer), not that there is
+// none.
+func (s *Server) sessionUser(r *http.Request) (*consoleUser, bool, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
-		return nil, false
+		return nil, false, nil
 	}
 	var u consoleUser
 	now := s.now()
 	err = s.Pool.QueryRow(r.Context(), sessionLookupSQL, sessionHash(c.Value), now, now.Add(-sessionIdle), now.Add(-seenEvery)).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Lang, &u.Phone, &u.CSRF)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
 	if err != nil {
-		if !errors.Is(err, pgx.ErrNoRows) {
-			s.Log.Error("console: session lookup", "err", err)
-		}
-		return nil, false
+		s.Log.Error("console: session lookup", "err", err)
+		return nil, false, err
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
 	}
-	return &u, true
+	return &u, true, nil
+}
+
+// unavailable answers 503 to a console request whose login could not be
+// checked because Postgres did not answer, rather than sending the user to
+// a login page that could not work either.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request) {
+	lang := acceptLang(r.Header.Get("Accept-Language"))
+	w.Header().Set("Retry-After", "5")
+	s.renderLang(w, r, http.StatusServiceUnavailable, "message", lang, translate(lang, "unavailable.title"), "", "unavailable.text")
 }
 
 // endSession deletes the request's session and clears its cookie.
