@@ -169,12 +169,12 @@ func formFields(r *http.Request) UserFields {
 	}
 }
 
-// fieldErrors turns a user store error into messages by field, or reports
-// that it is not bad input.
-func fieldErrors(err error) (map[string]string, bool) {
+// fieldErrors turns a user store error into messages by field, in lang, or
+// reports that it is not bad input.
+func fieldErrors(err error, lang string) (map[string]string, bool) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		return map[string]string{fe.Field: fe.Message}, true
+		return map[string]string{fe.Field: fe.Text(lang)}, true
 	}
 	return nil, false
 }
@@ -186,7 +186,7 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := s.users().Create(r.Context(), actorName(r), form["username"], formFields(r), r.PostFormValue("password"))
 	if err != nil {
-		if fe, ok := fieldErrors(err); ok {
+		if fe, ok := fieldErrors(err, userOf(r).Lang); ok {
 			s.showUsers(w, r, http.StatusBadRequest, usersData{Form: form, Errors: fe})
 			return
 		}
@@ -254,7 +254,7 @@ func (s *Server) userFailed(w http.ResponseWriter, r *http.Request, err error, d
 		s.render(w, r, http.StatusNotFound, "message", translate(userOf(r).Lang, "notfound.title"), "users", "users.notfound")
 		return
 	}
-	if fe, ok := fieldErrors(err); ok {
+	if fe, ok := fieldErrors(err, userOf(r).Lang); ok {
 		d.Errors = fe
 		s.showUser(w, r, http.StatusBadRequest, d)
 		return

@@ -95,6 +95,20 @@ func TestConsoleUsersAdmin(t *testing.T) {
 			t.Errorf("create %v: the form lost the username", c.kv)
 		}
 	}
+	// In the admin's language.
+	chen := consoleLogin(t, e.ts, e.pool, "chen", audit.RoleAdmin)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE users SET lang = 'zh-CN' WHERE username = 'chen'`); err != nil {
+		t.Fatal(err)
+	}
+	zh := do(t, &http.Client{Jar: chen.Jar, CheckRedirect: nf.CheckRedirect}, "POST", e.ts.URL+"/users", url.Values{"csrf": {csrfOf(t, chen, e.ts, "/users")},
+		"username": {"lin"}, "role": {"ops"}, "lang": {"en"}, "phone": {"13800138000"}, "password": {"0123456789"}})
+	if zh.code != http.StatusBadRequest || !strings.Contains(zh.body, `id="error-phone">E.164 格式的号码，例如 &#43;8613800138000`) {
+		t.Errorf("bad phone for a zh-CN admin: %d\n%.2000s", zh.code, zh.body)
+	}
+	if _, err := e.pool.Exec(context.Background(), `DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'chen');
+DELETE FROM users WHERE username = 'chen'`); err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	e.pool.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n)
 	if n != 1 {
@@ -199,7 +213,7 @@ func TestConsoleMe(t *testing.T) {
 	}{
 		{"wrong one!!", "new password 1", "new password 1", 400, "The current password is wrong."},
 		{testPassword, "new password 1", "new password 2", 400, "The two new passwords differ."},
-		{testPassword, "short", "short", 400, "password: at least 10 characters"},
+		{testPassword, "short", "short", 400, "New password: at least 10 characters"},
 		{testPassword, "new password 1", "new password 1", 303, ""},
 	} {
 		r := do(t, nf, "POST", e.ts.URL+"/me/password", url.Values{"csrf": {csrf}, "current": {tc.current}, "new": {tc.new}, "confirm": {tc.confirm}})

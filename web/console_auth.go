@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -33,70 +34,88 @@ var crossOrigin = http.NewCrossOriginProtection()
 
 func init() {
 	addMessages("en", map[string]string{
-		"login.title":       "Log in",
-		"login.username":    "Username",
-		"login.password":    "Password",
-		"login.submit":      "Log in",
-		"login.bad":         "Wrong username or password.",
-		"login.throttled":   "Too many failed logins. Try again after",
-		"login.missing":     "Enter your username and password.",
-		"csrf.title":        "Request refused",
-		"csrf.bad":          "The form was stale or did not come from this console. Go back, reload the page and try again.",
-		"csrf.crossorigin":  "Cross-origin requests are not allowed.",
-		"me.title":          "My settings",
-		"me.lang":           "Language",
-		"me.save":           "Save",
-		"me.password":       "Change password",
-		"me.current":        "Current password",
-		"me.new":            "New password",
-		"me.confirm":        "New password again",
-		"me.change":         "Change password",
-		"me.saved":          "Saved.",
-		"me.pwchanged":      "Password changed. Your other sessions have ended.",
-		"me.badcurrent":     "The current password is wrong.",
-		"me.mismatch":       "The two new passwords differ.",
-		"lang.en":           "English",
-		"lang.zh-CN":        "简体中文",
-		"field.password":    "at least 10 characters",
-		"nav.me":            "My settings",
-		"login.lang":        "Language",
-		"error.internal":    "Something went wrong on our side. Try again.",
-		"unavailable.title": "Try again in a moment",
-		"unavailable.text":  "Huifang cannot reach its database just now, so it cannot check your login. Try again in a moment.",
-		"login.throttledIP": "Too many failed logins from your address. Try again after",
+		"login.title":           "Log in",
+		"login.username":        "Username",
+		"login.password":        "Password",
+		"login.submit":          "Log in",
+		"login.bad":             "Wrong username or password.",
+		"login.throttled":       "Too many failed logins. Try again after",
+		"login.missing":         "Enter your username and password.",
+		"csrf.title":            "Request refused",
+		"csrf.bad":              "The form was stale or did not come from this console. Go back, reload the page and try again.",
+		"csrf.crossorigin":      "Cross-origin requests are not allowed.",
+		"me.title":              "My settings",
+		"me.lang":               "Language",
+		"me.save":               "Save",
+		"me.password":           "Change password",
+		"me.current":            "Current password",
+		"me.new":                "New password",
+		"me.confirm":            "New password again",
+		"me.change":             "Change password",
+		"me.saved":              "Saved.",
+		"me.pwchanged":          "Password changed. Your other sessions have ended.",
+		"me.badcurrent":         "The current password is wrong.",
+		"me.mismatch":           "The two new passwords differ.",
+		"me.fielderr":           "%s: %s",
+		"lang.en":               "English",
+		"lang.zh-CN":            "简体中文",
+		"field.password":        "at least 10 characters",
+		"nav.me":                "My settings",
+		"login.lang":            "Language",
+		"error.internal":        "Something went wrong on our side. Try again.",
+		"unavailable.title":     "Try again in a moment",
+		"user.err.username":     "1–63 lowercase letters, digits, _ . @ or -, starting with a letter or digit",
+		"user.err.display_name": "at most 100 characters",
+		"user.err.role":         "%q is not a role: admin, ops, reviewer, readonly",
+		"user.err.lang":         "%q is not a language: en, zh-CN",
+		"user.err.phone":        "an E.164 number such as +8613800138000",
+		"user.err.pwshort":      "at least %d characters",
+		"user.err.pwlong":       "at most %d bytes",
+		"user.err.taken":        "%q is taken",
+		"unavailable.text":      "Huifang cannot reach its database just now, so it cannot check your login. Try again in a moment.",
+		"login.throttledIP":     "Too many failed logins from your address. Try again after",
 	})
 	addMessages("zh-CN", map[string]string{
-		"login.title":       "登录",
-		"login.username":    "用户名",
-		"login.password":    "密码",
-		"login.submit":      "登录",
-		"login.bad":         "用户名或密码错误。",
-		"login.throttled":   "登录失败次数过多，请在此时间之后再试：",
-		"login.missing":     "请输入用户名和密码。",
-		"csrf.title":        "请求被拒绝",
-		"csrf.bad":          "表单已过期或并非来自本控制台。请返回、刷新页面后重试。",
-		"csrf.crossorigin":  "不允许跨站请求。",
-		"me.title":          "我的设置",
-		"me.lang":           "语言",
-		"me.save":           "保存",
-		"me.password":       "修改密码",
-		"me.current":        "当前密码",
-		"me.new":            "新密码",
-		"me.confirm":        "再次输入新密码",
-		"me.change":         "修改密码",
-		"me.saved":          "已保存。",
-		"me.pwchanged":      "密码已修改，您的其他会话已结束。",
-		"me.badcurrent":     "当前密码错误。",
-		"me.mismatch":       "两次输入的新密码不一致。",
-		"lang.en":           "English",
-		"lang.zh-CN":        "简体中文",
-		"field.password":    "至少 10 个字符",
-		"nav.me":            "我的设置",
-		"login.lang":        "语言",
-		"error.internal":    "服务器出错，请重试。",
-		"unavailable.title": "请稍后再试",
-		"unavailable.text":  "系统暂时无法连接数据库，无法核对您的登录。请稍后再试。",
-		"login.throttledIP": "您的地址登录失败次数过多，请在此时间之后再试：",
+		"login.title":           "登录",
+		"login.username":        "用户名",
+		"login.password":        "密码",
+		"login.submit":          "登录",
+		"login.bad":             "用户名或密码错误。",
+		"login.throttled":       "登录失败次数过多，请在此时间之后再试：",
+		"login.missing":         "请输入用户名和密码。",
+		"csrf.title":            "请求被拒绝",
+		"csrf.bad":              "表单已过期或并非来自本控制台。请返回、刷新页面后重试。",
+		"csrf.crossorigin":      "不允许跨站请求。",
+		"me.title":              "我的设置",
+		"me.lang":               "语言",
+		"me.save":               "保存",
+		"me.password":           "修改密码",
+		"me.current":            "当前密码",
+		"me.new":                "新密码",
+		"me.confirm":            "再次输入新密码",
+		"me.change":             "修改密码",
+		"me.saved":              "已保存。",
+		"me.pwchanged":          "密码已修改，您的其他会话已结束。",
+		"me.badcurrent":         "当前密码错误。",
+		"me.mismatch":           "两次输入的新密码不一致。",
+		"me.fielderr":           "%s：%s",
+		"lang.en":               "English",
+		"lang.zh-CN":            "简体中文",
+		"field.password":        "至少 10 个字符",
+		"nav.me":                "我的设置",
+		"login.lang":            "语言",
+		"error.internal":        "服务器出错，请重试。",
+		"unavailable.title":     "请稍后再试",
+		"user.err.username":     "1–63 个小写字母、数字或 _ . @ -，以字母或数字开头",
+		"user.err.display_name": "最多 100 个字符",
+		"user.err.role":         "%q 不是角色：admin、ops、reviewer、readonly",
+		"user.err.lang":         "%q 不是界面语言：en、zh-CN",
+		"user.err.phone":        "E.164 格式的号码，例如 +8613800138000",
+		"user.err.pwshort":      "至少 %d 个字符",
+		"user.err.pwlong":       "最多 %d 字节",
+		"user.err.taken":        "用户名 %q 已被使用",
+		"unavailable.text":      "系统暂时无法连接数据库，无法核对您的登录。请稍后再试。",
+		"login.throttledIP":     "您的地址登录失败次数过多，请在此时间之后再试：",
 	})
 }
 
@@ -421,7 +440,7 @@ func (s *Server) meLang(w http.ResponseWriter, r *http.Request) {
 	if err := s.users().SetLang(r.Context(), "console:"+u.Username, u.Username, r.PostFormValue("lang")); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fe.Error()})
+			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fmt.Sprintf(translate(u.Lang, "me.fielderr"), translate(u.Lang, "me.lang"), fe.Text(u.Lang))})
 			return
 		}
 		s.Log.Error("console: set language", "err", err)
@@ -452,7 +471,7 @@ func (s *Server) mePassword(w http.ResponseWriter, r *http.Request) {
 	if err := s.users().SetPassword(ctx, "console:"+u.Username, u.Username, pw, sessionHashOf(r)); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fe.Error()})
+			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fmt.Sprintf(translate(u.Lang, "me.fielderr"), translate(u.Lang, "me.new"), fe.Text(u.Lang))})
 			return
 		}
 		s.Log.Error("console: password", "err", err)

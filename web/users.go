@@ -59,12 +59,30 @@ type UserFields struct {
 // the message next to it.
 type FieldError struct {
 	Field   string
-	Message string
-	Err     error // the cause, if any (ErrUserExists)
+	Message string // in English
+	Err     error  // the cause, if any (ErrUserExists)
+	// Key and Args give the message in the console's catalogue, so a form
+	// shows it in the user's language.
+	Key  string
+	Args []any
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// Text is the message in lang.
+func (e *FieldError) Text(lang string) string {
+	if e.Key == "" {
+		return e.Message
+	}
+	return fmt.Sprintf(translate(lang, e.Key), e.Args...)
+}
+
+// fieldError is bad input for field, its message the catalogue's key
+// formatted with args (English in Message).
+func fieldError(field, key string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(translate("en", key), args...), Key: key, Args: args}
+}
 
 // Errors of the user store.
 var (
@@ -85,7 +103,7 @@ func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpa
 
 func checkUsername(name string) error {
 	if !usernameRE.MatchString(name) {
-		return &FieldError{Field: "username", Message: "1–63 lowercase letters, digits, _ . @ or -, starting with a letter or digit"}
+		return fieldError("username", "user.err.username")
 	}
 	return nil
 }
@@ -95,20 +113,20 @@ func checkUsername(name string) error {
 func (f *UserFields) check() error {
 	f.DisplayName = strings.TrimSpace(f.DisplayName)
 	if utf8.RuneCountInString(f.DisplayName) > 100 {
-		return &FieldError{Field: "display_name", Message: "at most 100 characters"}
+		return fieldError("display_name", "user.err.display_name")
 	}
 	if !f.Role.Valid() {
-		return &FieldError{Field: "role", Message: fmt.Sprintf("%q is not a role: admin, ops, reviewer, readonly", f.Role)}
+		return fieldError("role", "user.err.role", string(f.Role))
 	}
 	if f.Lang == "" {
 		f.Lang = "en"
 	}
 	if f.Lang != "en" && f.Lang != "zh-CN" {
-		return &FieldError{Field: "lang", Message: fmt.Sprintf("%q is not a language: en, zh-CN", f.Lang)}
+		return fieldError("lang", "user.err.lang", f.Lang)
 	}
 	f.Phone = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(strings.TrimSpace(f.Phone))
 	if f.Phone != "" && !phoneRE.MatchString(f.Phone) {
-		return &FieldError{Field: "phone", Message: "an E.164 number such as +8613800138000"}
+		return fieldError("phone", "user.err.phone")
 	}
 	return nil
 }
@@ -116,10 +134,10 @@ func (f *UserFields) check() error {
 // CheckPassword reports why a new password is not acceptable, or nil.
 func CheckPassword(pw string) error {
 	if utf8.RuneCountInString(pw) < MinPasswordLen {
-		return &FieldError{Field: "password", Message: fmt.Sprintf("at least %d characters", MinPasswordLen)}
+		return fieldError("password", "user.err.pwshort", MinPasswordLen)
 	}
 	if len(pw) > maxPasswordLen {
-		return &FieldError{Field: "password", Message: fmt.Sprintf("at most %d bytes", maxPasswordLen)}
+		return fieldError("password", "user.err.pwlong", maxPasswordLen)
 	}
 	return nil
 }
@@ -255,7 +273,9 @@ VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $7)
 RETURNING `+userColumns, username, f.DisplayName, string(f.Role), f.Lang, f.Phone, hash, now))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
-			return &FieldError{Field: "username", Message: fmt.Sprintf("%q is taken", username), Err: ErrUserExists}
+			fe := fieldError("username", "user.err.taken", username)
+			fe.Err = ErrUserExists
+			return fe
 		}
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
@@ -309,7 +329,7 @@ func (us *Users) Update(ctx context.Context, actor, username string, f UserField
 // SetLang sets a user's own language.
 func (us *Users) SetLang(ctx context.Context, actor, username, lang string) error {
 	if lang != "en" && lang != "zh-CN" {
-		return &FieldError{Field: "lang", Message: fmt.Sprintf("%q is not a language: en, zh-CN", lang)}
+		return fieldError("lang", "user.err.lang", lang)
 	}
 	return us.set(ctx, actor, username, "user.lang", `lang = $2`, []any{lang}, map[string]any{"lang": lang})
 }
