@@ -528,15 +528,11 @@ func TestReviewRoles(t *testing.T) {
 	rvWant(t, w.get(t, ana, "/flags/abc"), http.StatusNotFound, "No such flag")
 }
 
-// A recording plays in the console through Huifang: fetched from the
-// carrier with the account's credentials (Range requests passed through),
-// for reviewers and admins only, each listen in the audit log.
-func TestReviewRecording(t *testing.T) {
-	w := newReviewWorld(t)
-	ctx := context.Background()
-	const customer = "+8613900003333"
-	sim, err := twiliosim.Start(twiliosim.Options{Speed: 2000, Personas: map[string]twiliosim.Persona{
-		customer: &twiliosim.Script{Responses: []twiliosim.Response{{Speech: "It still leaks.", Digits: "#"}}}}})
+// simCarrier starts a simulator playing personas (at 2000×) and returns it
+// with the unmodified Twilio carrier pointed at it.
+func simCarrier(t *testing.T, personas map[string]twiliosim.Persona) (*twiliosim.Simulator, *twilio.Carrier) {
+	t.Helper()
+	sim, err := twiliosim.Start(twiliosim.Options{Speed: 2000, Personas: personas})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +541,18 @@ func TestReviewRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carrier := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(), HTTP: hc})
+	return sim, twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(), HTTP: hc})
+}
+
+// A recording plays in the console through Huifang: fetched from the
+// carrier with the account's credentials (Range requests passed through),
+// for reviewers and admins only, each listen in the audit log.
+func TestReviewRecording(t *testing.T) {
+	w := newReviewWorld(t)
+	ctx := context.Background()
+	const customer = "+8613900003333"
+	sim, carrier := simCarrier(t, map[string]twiliosim.Persona{
+		customer: &twiliosim.Script{Responses: []twiliosim.Response{{Speech: "It still leaks.", Digits: "#"}}}})
 	// A real recording at the carrier: a call whose customer speaks after
 	// the tone.
 	app := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -656,17 +663,8 @@ func TestReviewCallBack(t *testing.T) {
 		anaPhone = "+8613900001111"
 		benPhone = "+8613900002222"
 	)
-	sim, err := twiliosim.Start(twiliosim.Options{Speed: 2000, Personas: map[string]twiliosim.Persona{
-		anaPhone: &twiliosim.Script{}, benPhone: &twiliosim.Script{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	hc, err := twiliosim.NewHTTPClient(sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.s.Bridge = twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(), HTTP: hc})
+	sim, carrier := simCarrier(t, map[string]twiliosim.Persona{anaPhone: &twiliosim.Script{}, benPhone: &twiliosim.Script{}})
+	w.s.Bridge = carrier
 	w.s.BridgeFrom = ours
 
 	ana := w.login(t, "ana", audit.RoleReviewer)
