@@ -145,8 +145,8 @@ func (s *Store) raise(ctx context.Context, tx pgx.Tx, fs []Finding, conflict str
 	}
 	c := &s.Config
 	rows, err := tx.Query(ctx, fmt.Sprintf(raiseSQL, conflict), wo, prov, rule, sev, prio, source, summary, evid, curncy, claim, amount,
-		s.now(), interval(time.Duration(c.SLA.Critical)), interval(time.Duration(c.SLA.High)),
-		interval(time.Duration(c.SLA.Medium)), interval(time.Duration(c.SLA.Low)))
+		s.now(), time.Duration(c.SLA.Critical), time.Duration(c.SLA.High),
+		time.Duration(c.SLA.Medium), time.Duration(c.SLA.Low))
 	if err != nil {
 		return 0, fmt.Errorf("raise flags: %w", err)
 	}
@@ -162,5 +162,3 @@ func (s *Store) raise(ctx context.Context, tx pgx.Tx, fs []Finding, conflict str
 	}
 	return k, nil
 }
-
-func interval(d time.Duration) string { return fmt.Sprintf("%d microseconds", d.Microseconds()) }

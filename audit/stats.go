@@ -304,7 +304,7 @@ func (s *Store) ComputeProviderStats(ctx context.Context) (StatsRun, error) {
 		if err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
-		rows, err = tx.Query(ctx, statsAgainSQL, run.From, run.To, interval(time.Duration(c.V15Days)*24*time.Hour))
+		rows, err = tx.Query(ctx, statsAgainSQL, run.From, run.To, time.Duration(c.V15Days)*24*time.Hour)
 		if err != nil {
 			return fmt.Errorf("repeats: %w", err)
 		}

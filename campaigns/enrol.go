@@ -93,8 +93,6 @@ const enrolStageDDL = `CREATE TEMP TABLE enrol_stage (
 	work_order_id bigint, phone_e164 text, zones text[], lang text,
 	due timestamptz, expires_at timestamptz) ON COMMIT DROP`
 
-func interval(d time.Duration) string { return fmt.Sprintf("%d microseconds", d.Microseconds()) }
-
 func orEmpty(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -123,11 +121,11 @@ func Enrol(ctx context.Context, tx pgx.Tx, campaignID int64, def *Definition, no
 		return fail("stage", err)
 	}
 	tag, err := tx.Exec(ctx, enrolStageSQL, campaignID, now,
-		interval(time.Duration(def.Trigger.After)), interval(time.Duration(def.Trigger.Within)),
-		interval(time.Duration(t.CompletedWithinDays)*24*time.Hour),
+		time.Duration(def.Trigger.After), time.Duration(def.Trigger.Within),
+		time.Duration(t.CompletedWithinDays)*24*time.Hour,
 		orEmpty(t.Kinds), orEmpty(t.ProductCategories), orEmpty(t.Regions), orEmpty(t.Providers),
 		t.MinClaimValue, t.OnlyWithParts, def.Sampling.Rate, def.Sampling.AlwaysAbove,
-		interval(time.Duration(def.FrequencyCap)), def.Sampling.RiskyProviders)
+		time.Duration(def.FrequencyCap), def.Sampling.RiskyProviders)
 	if err != nil {
 		return fail("select jobs", err)
 	}
@@ -194,7 +192,7 @@ func enrolStaged(ctx context.Context, tx pgx.Tx, campaignID int64, channel strin
 		}
 	}
 	err = tx.QueryRow(ctx, enrolInsertSQL, campaignID, channel, zones, langs, grp, bounds, now,
-		interval(time.Duration(def.Trigger.Within)), interval(time.Duration(def.Trigger.After))).
+		time.Duration(def.Trigger.Within), time.Duration(def.Trigger.After)).
 		Scan(&res.Enrolled, &res.Deferred)
 	return res, err
 }
