@@ -438,13 +438,7 @@ func (s *Server) showMe(w http.ResponseWriter, r *http.Request, code int, d meDa
 func (s *Server) meLang(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
 	if err := s.users().SetLang(r.Context(), "console:"+u.Username, u.Username, r.PostFormValue("lang")); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fmt.Sprintf(translate(u.Lang, "me.fielderr"), translate(u.Lang, "me.lang"), fe.Text(u.Lang))})
-			return
-		}
-		s.Log.Error("console: set language", "err", err)
-		s.showMe(w, r, http.StatusInternalServerError, meData{Error: "error.internal"})
+		s.meFailed(w, r, err, "me.lang")
 		return
 	}
 	http.Redirect(w, r, "/me?done=me.saved", http.StatusSeeOther)
@@ -469,14 +463,22 @@ func (s *Server) mePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.users().SetPassword(ctx, "console:"+u.Username, u.Username, pw, sessionHashOf(r)); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fmt.Sprintf(translate(u.Lang, "me.fielderr"), translate(u.Lang, "me.new"), fe.Text(u.Lang))})
-			return
-		}
-		s.Log.Error("console: password", "err", err)
-		s.showMe(w, r, http.StatusInternalServerError, meData{Error: "error.internal"})
+		s.meFailed(w, r, err, "me.new")
 		return
 	}
 	http.Redirect(w, r, "/me?done=me.pwchanged", http.StatusSeeOther)
+}
+
+// meFailed shows My settings again after the user store refused a change:
+// bad input as the field's label (the catalogue key label) and the message,
+// in the user's language; anything else as an internal error, logged.
+func (s *Server) meFailed(w http.ResponseWriter, r *http.Request, err error, label string) {
+	u := userOf(r)
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		s.showMe(w, r, http.StatusBadRequest, meData{ErrText: fmt.Sprintf(translate(u.Lang, "me.fielderr"), translate(u.Lang, label), fe.Text(u.Lang))})
+		return
+	}
+	s.Log.Error("console: my settings", "field", label, "err", err)
+	s.showMe(w, r, http.StatusInternalServerError, meData{Error: "error.internal"})
 }
