@@ -22,7 +22,7 @@ import (
 // small script in static/console.js adds keyboard shortcuts and live
 // updates (server-sent events) where the browser runs it.
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -92,7 +92,7 @@ func (s *Server) templates() (map[string]*template.Template, error) {
 			if name == "layout" {
 				continue
 			}
-			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", p)
+			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", p)
 			if err != nil {
 				s.tmplErr = fmt.Errorf("template %s: %w", name, err)
 				return
