@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/huifang/huifang/workorders"
 )
@@ -558,13 +559,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return tx.Commit(ctx)
 }
 
-// logAction appends one row to audit_log in the caller's transaction.
-func logAction(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, subjectType, subjectID string, details map[string]any) error {
+// Execer is what LogAction writes through: a transaction or a pool.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// LogAction appends one row to audit_log: who did what to which subject,
+// with details as JSON.
+func LogAction(ctx context.Context, db Execer, at time.Time, actor, action, subjectType, subjectID string, details map[string]any) error {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err = db.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, $3, $4, $5, $6)`,
 		at, actor, action, subjectType, subjectID, b)
 	return err
 }
@@ -585,7 +592,7 @@ RETURNING state, coalesce(decision, ''), coalesce(assignee, ''), version`, appen
 		details = map[string]any{}
 	}
 	details["before"], details["after"] = before, l.snapshot()
-	return logAction(ctx, tx, now, actor, action, "flag", fmt.Sprint(l.ID), details)
+	return LogAction(ctx, tx, now, actor, action, "flag", fmt.Sprint(l.ID), details)
 }
 
 func (s *Store) flagTx(ctx context.Context, tx pgx.Tx, id int64) (FlagRow, error) {
@@ -704,7 +711,7 @@ RETURNING f.id, pick.state, coalesce(pick.assignee, ''), f.version`, flagFrom, q
 		if prevState == StateClaimed {
 			details["took_over_from"] = prevAssignee
 		}
-		if err := logAction(ctx, tx, now, reviewer, "flag.claim", "flag", fmt.Sprint(id), details); err != nil {
+		if err := LogAction(ctx, tx, now, reviewer, "flag.claim", "flag", fmt.Sprint(id), details); err != nil {
 			return err
 		}
 		out, err = s.flagTx(ctx, tx, id)
@@ -1009,7 +1016,7 @@ func (s *Store) AddConflict(ctx context.Context, actor, reviewer, providerCode, 
 ON CONFLICT (reviewer, provider_id) DO UPDATE SET reason = EXCLUDED.reason`, reviewer, pid, reason, s.now()); err != nil {
 			return err
 		}
-		return logAction(ctx, tx, s.now(), actor, "conflict.add", "reviewer", reviewer,
+		return LogAction(ctx, tx, s.now(), actor, "conflict.add", "reviewer", reviewer,
 			map[string]any{"provider": providerCode, "reason": reason})
 	})
 }
@@ -1031,7 +1038,7 @@ func (s *Store) RemoveConflict(ctx context.Context, actor, reviewer, providerCod
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("%s is not marked as conflicted with %s: %w", reviewer, providerCode, ErrNotFound)
 		}
-		return logAction(ctx, tx, s.now(), actor, "conflict.remove", "reviewer", reviewer, map[string]any{"provider": providerCode})
+		return LogAction(ctx, tx, s.now(), actor, "conflict.remove", "reviewer", reviewer, map[string]any{"provider": providerCode})
 	})
 }
 

@@ -91,7 +91,7 @@ func (s *Store) CreateToken(ctx context.Context, actor, name string, role Role) 
 		if err != nil {
 			return fmt.Errorf("create token: %w", err)
 		}
-		return logAction(ctx, tx, s.now(), actor, "token.create", "api_token", name, map[string]any{"role": role})
+		return LogAction(ctx, tx, s.now(), actor, "token.create", "api_token", name, map[string]any{"role": role})
 	})
 	if err != nil {
 		return "", err
@@ -112,7 +112,7 @@ func (s *Store) RevokeToken(ctx context.Context, actor, name string) error {
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("no live token named %q: %w", name, ErrNotFound)
 		}
-		return logAction(ctx, tx, s.now(), actor, "token.revoke", "api_token", name, nil)
+		return LogAction(ctx, tx, s.now(), actor, "token.revoke", "api_token", name, nil)
 	})
 }
 

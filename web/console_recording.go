@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/huifang/huifang/audit"
 )
 
 // Recordings fetches a call recording's audio from the carrier with the
@@ -51,9 +52,8 @@ func (s *Server) attemptRecording(w http.ResponseWriter, r *http.Request) {
 	// A player asks for the start first, then for ranges as it seeks:
 	// one listen is logged when the start is asked for.
 	if byteRange == "" || strings.HasPrefix(byteRange, "bytes=0-") {
-		b, _ := json.Marshal(map[string]any{"recording_sid": *sid})
-		if _, err := s.Pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, 'recording.played', 'attempt', $3, $4)`,
-			s.now(), u.Username, strconv.FormatInt(id, 10), b); err != nil {
+		if err := audit.LogAction(ctx, s.Pool, s.now(), u.Username, "recording.played", "attempt", strconv.FormatInt(id, 10),
+			map[string]any{"recording_sid": *sid}); err != nil {
 			s.Log.Error("console: recording: audit log", "attempt", id, "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

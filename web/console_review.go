@@ -492,9 +492,7 @@ func (s *Server) callBack(ctx context.Context, u *consoleUser, id int64) (int, s
 	} else {
 		details["call_sid"] = sid
 	}
-	b, _ := json.Marshal(details)
-	if _, err := s.Pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, 'flag.call', 'flag', $3, $4)`,
-		now, u.Username, strconv.FormatInt(id, 10), b); err != nil {
+	if err := audit.LogAction(ctx, s.Pool, now, u.Username, "flag.call", "flag", strconv.FormatInt(id, 10), details); err != nil {
 		s.Log.Error("console: call back: audit log", "flag", id, "err", err)
 	}
 	if berr != nil {

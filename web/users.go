@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -398,20 +397,13 @@ func (us *Users) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	return tx.Commit(ctx)
 }
 
-// writeAudit appends one row about a user to audit_log.
-func writeAudit(ctx context.Context, db interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, at time.Time, actor, action, username string, details map[string]any) error {
+// writeAudit appends one row about a user to audit_log (details {} when
+// nil).
+func writeAudit(ctx context.Context, db audit.Execer, at time.Time, actor, action, username string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
-	b, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO audit_log (at, actor, action, subject_type, subject_id, details) VALUES ($1, $2, $3, 'user', $4, $5)`,
-		at, actor, action, username, b)
-	return err
+	return audit.LogAction(ctx, db, at, actor, action, "user", username, details)
 }
 
 // EnsureUser makes sure a user exists with this role, language and
